@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "goatimport",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "goatimport", targets: ["goatimport"]),
+        .library(name: "GoatImportCore", targets: ["GoatImportCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "GoatImportCore",
+            dependencies: ["CPCRE2", "CZlib"]
+        ),
+        .executableTarget(
+            name: "goatimport",
+            dependencies: [
+                "GoatImportCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "GoatImportCoreTests",
+            dependencies: ["GoatImportCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,46 @@
+/// Why a line did not become a hit. Each has a name for the summary and for `--keep`.
+public enum SkipReason: Int, CaseIterable, Sendable {
+    case malformed
+    case tooLong
+    case method
+    case redirect
+    case error
+    case staticFile
+    case bot
+    case excluded
+    case beforeSince
+    case afterUntil
+
+    public var name: String {
+        switch self {
+        case .malformed: return "malformed"
+        case .tooLong: return "too-long"
+        case .method: return "method"
+        case .redirect: return "redirect"
+        case .error: return "error"
+        case .staticFile: return "static"
+        case .bot: return "bot"
+        case .excluded: return "excluded"
+        case .beforeSince: return "before-since"
+        case .afterUntil: return "after-until"
+        }
+    }
+
+    public var explanation: String {
+        switch self {
+        case .malformed: return "lines that do not fit the format"
+        case .tooLong: return "lines over the length cap"
+        case .method: return "requests other than GET"
+        case .redirect: return "3xx responses except 304"
+        case .error: return "4xx and 5xx responses"
+        case .staticFile: return "static files by extension (images, css, js, fonts, media, maps…)"
+        case .bot: return "well-known bots and scripts by user agent (and an empty user agent)"
+        case .excluded: return "lines matching an --exclude rule"
+        case .beforeSince: return "lines before --since"
+        case .afterUntil: return "lines after --until"
+        }
+    }
+
+    /// The filters that are on by default and can be turned off with `--keep NAME`.
+    public static let defaultFilters: [SkipReason] = [.method, .redirect, .error, .staticFile, .bot]
+}

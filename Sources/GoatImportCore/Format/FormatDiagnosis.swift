@@ -1,0 +1,39 @@
+/// Explains why a line does not fit a format, for `goatimport check`: how far the pattern
+/// matched and what it expected next.
+public final class FormatDiagnosis {
+    public let format: LogFormat
+    private var prefixes: [PCRE2Regex?] = []
+
+    public init(format: LogFormat) {
+        self.format = format
+    }
+
+    public func explain(_ line: [UInt8]) -> String {
+        switch format.body {
+        case .json:
+            guard line.first(where: { $0 != 0x20 }) == UInt8(ascii: "{") else { return "not a JSON object" }
+            return "not a complete JSON object, or a value of an unexpected type"
+        case .regex(let segments, let extended):
+            if prefixes.isEmpty {
+                prefixes = (1...segments.count).map { n in
+                    try? PCRE2Regex(segments[0..<n].joined(separator: extended ? "\n" : ""), anchored: true, extended: extended)
+                }
+            }
+            var matchedEnd = 0
+            var matchedSegments = 0
+            for (i, regex) in prefixes.enumerated() {
+                guard let regex, regex.matches(line) else { break }
+                matchedSegments = i + 1
+                matchedEnd = regex.end(0)
+            }
+            if matchedSegments == segments.count {
+                return "matches; the line's values could not be read"
+            }
+            let expected = segments[matchedSegments].trimmingSpaces
+            let rest = line[matchedEnd...].prefix(40)
+            let restText = String(decoding: rest, as: UTF8.self)
+            let what = matchedSegments == 0 ? "from the start" : "after byte \(matchedEnd)"
+            return "stops matching \(what): expected \(expected) at «\(restText)\(line.count - matchedEnd > 40 ? "…" : "")»"
+        }
+    }
+}

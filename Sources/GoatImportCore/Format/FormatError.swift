@@ -1,0 +1,26 @@
+/// A format that cannot be used, with what to do about it.
+public enum FormatError: Error, CustomStringConvertible, Equatable {
+    case unknownFormat(String, known: [String])
+    case unknownGroups([String], known: [String])
+    case unknownVariables(kind: String, [String])
+    case unsupported(String)
+    case noPath
+    case badFormatFile(String, line: Int, String)
+
+    public var description: String {
+        switch self {
+        case .unknownFormat(let name, let known):
+            return "unknown format \"\(name)\"; built-in formats: \(known.joined(separator: ", ")); or use nginx:'<log_format>', apache:'<LogFormat>', regex:'<pattern>' or @file"
+        case .unknownGroups(let names, let known):
+            return "unknown group name\(names.count == 1 ? "" : "s") in pattern: \(names.joined(separator: ", ")); known: \(known.joined(separator: ", "))"
+        case .unknownVariables(let kind, let names):
+            return "unknown \(kind) variable\(names.count == 1 ? "" : "s") in format: \(names.joined(separator: ", "))"
+        case .unsupported(let what):
+            return what
+        case .noPath:
+            return "format has no request, uri or path field, so it cannot tell which page was viewed"
+        case .badFormatFile(let file, let line, let message):
+            return "\(file):\(line): \(message)"
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// A log format: how to find the fields in a line. Built-in formats are read from the
+/// `.format` files in `formats/` (embedded at build time); users give their server's own
+/// format string or a pattern.
+public struct LogFormat: Sendable {
+    public enum Body: Sendable {
+        /// A PCRE2 pattern in pieces: one piece per field or literal run, so that `check` can
+        /// tell how far a line matched. `extended` is PCRE2_EXTENDED (whitespace ignored).
+        case regex(segments: [String], extended: Bool)
+        /// JSON lines: for each field, the key paths to read, in order of preference.
+        case json([(field: LogField, paths: [[String]])])
+    }
+
+    public let name: String
+    public let summary: String
+    public let body: Body
+    public let escapes: EscapeStyle
+
+    public init(name: String, summary: String, body: Body, escapes: EscapeStyle) {
+        self.name = name
+        self.summary = summary
+        self.body = body
+        self.escapes = escapes
+    }
+
+    /// The full pattern (regex formats) or mapping (JSON formats), as a user would debug it.
+    public var patternText: String {
+        switch body {
+        case .regex(let segments, let extended):
+            return extended ? segments.joined(separator: "\n") : segments.joined()
+        case .json(let mapping):
+            return mapping.map { "\($0.field.name): \($0.paths.map { $0.joined(separator: ".") }.joined(separator: ", "))" }
+                .joined(separator: "\n")
+        }
+    }
+
+    /// A parser for one thread.
+    public func makeParser() throws -> LineParser {
+        switch body {
+        case .regex(let segments, let extended):
+            return try RegexLineParser(pattern: segments.joined(separator: extended ? "\n" : ""),
+                                       extended: extended, escapes: escapes)
+        case .json(let mapping):
+            return JSONLineParser(mapping: mapping)
+        }
+    }
+
+    /// The fields a line of this format can carry.
+    public func fields() throws -> Set<LogField> {
+        switch body {
+        case .regex:
+            return (try makeParser() as! RegexLineParser).fields
+        case .json(let mapping):
+            return Set(mapping.map(\.field))
+        }
+    }
+
+    /// Checks that the format can produce hits at all.
+    public func validate() throws {
+        let fields = try fields()
+        if fields.isDisjoint(with: [.request, .uri, .path]) { throw FormatError.noPath }
+    }
+}
+
+extension LogFormat {
+    /// Resolves a `--format` argument: a built-in name, `nginx:'…'`, `apache:'…'`,
+    /// `regex:'…'` or `@file`.
+    public static func resolve(_ spec: String) throws -> LogFormat {
+        if let builtin = BuiltinFormats.all.first(where: { $0.name == spec }) { return builtin }
+        if let rest = spec.dropPrefix("nginx:") {
+            return try NginxFormatTranslator.translate(rest)
+        }
+        if let rest = spec.dropPrefix("apache:") {
+            return try ApacheFormatTranslator.translate(rest)
+        }
+        if let rest = spec.dropPrefix("regex:") {
+            let format = LogFormat(name: "regex", summary: "user pattern", body: .regex(segments: [rest], extended: false),
+                                   escapes: .backslash)
+            try format.validate()
+            return format
+        }
+        if let path = spec.dropPrefix("@") {
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw FormatError.unsupported("\(path): cannot read format file (\(error.localizedDescription))")
+            }
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.hasPrefix("nginx:") || trimmed.hasPrefix("apache:") || trimmed.hasPrefix("regex:") {
+                return try resolve(trimmed)
+            }
+            let format = try FormatFile.parse(text, name: path)
+            try format.validate()
+            return format
+        }
+        throw FormatError.unknownFormat(spec, known: BuiltinFormats.all.map(\.name))
+    }
+}
+
+extension String {
+    func dropPrefix(_ prefix: String) -> String? {
+        hasPrefix(prefix) ? String(dropFirst(prefix.count)) : nil
+    }
+}

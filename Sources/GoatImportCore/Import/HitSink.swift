@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a line came from: enough to report it (file:line) and to checkpoint past it.
+public struct LinePosition: Sendable, Equatable {
+    public var input: Int          // index into the run's inputs
+    public var line: Int           // 1-based
+    public var endOffset: Int64    // offset just past the line in the (decompressed) stream
+    public init(input: Int, line: Int, endOffset: Int64) {
+        self.input = input
+        self.line = line
+        self.endOffset = endOffset
+    }
+}
+
+/// Receives encoded hits. The importer appends one hit's JSON to `buffer` and then calls
+/// `didEncodeHit`, so a hit is written once, straight into its final place.
+public protocol HitSink: AnyObject {
+    var buffer: ByteBuffer { get }
+    func didEncodeHit(at position: LinePosition) throws
+    /// A line that produced no hit (filtered, malformed): progress a checkpoint may record.
+    func didSkipLine(at position: LinePosition) throws
+    func didFinishInput(_ input: Int) throws
+    func finish() throws
+}
+
+extension HitSink {
+    public func didSkipLine(at position: LinePosition) throws {}
+    public func didFinishInput(_ input: Int) throws {}
+}
+
+/// `--dry-run`: one hit per line (NDJSON) on a file descriptor, nothing else.
+public final class NDJSONSink: HitSink {
+    public let buffer = ByteBuffer(capacity: 1 << 20)
+    private let fd: Int32
+
+    public init(fd: Int32 = STDOUT_FILENO) { self.fd = fd }
+
+    @inline(__always)
+    public func didEncodeHit(at position: LinePosition) throws {
+        buffer.append(0x0A)
+        if buffer.count >= 512 * 1024 { try buffer.write(to: fd) }
+    }
+
+    public func didFinishInput(_ input: Int) throws { try buffer.write(to: fd) }
+
+    public func finish() throws { try buffer.write(to: fd) }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// What an import did, for the end-of-run report on stderr and `--summary-json`.
+public struct ImportSummary: Sendable {
+    public var files = 0
+    public var bytes: Int64 = 0
+    public var lines = 0
+    public var hits = 0
+    public var skipped = [Int](repeating: 0, count: SkipReason.allCases.count)
+    public var clipped = HitEncoder.Clipped()
+    public var inputErrors: [String] = []
+    public var elapsed: Double = 0
+
+    public init() {}
+
+    public subscript(reason: SkipReason) -> Int {
+        get { skipped[reason.rawValue] }
+        set { skipped[reason.rawValue] = newValue }
+    }
+
+    public var totalSkipped: Int { skipped.reduce(0, +) }
+
+    public mutating func add(_ other: ImportSummary) {
+        files += other.files; bytes += other.bytes; lines += other.lines; hits += other.hits
+        for i in skipped.indices { skipped[i] += other.skipped[i] }
+        clipped.path += other.clipped.path; clipped.ref += other.clipped.ref; clipped.userAgent += other.clipped.userAgent
+        inputErrors += other.inputErrors
+    }
+
+    /// The human report: one line per count that is not zero.
+    public func render() -> String {
+        var out: [String] = []
+        let rate = elapsed > 0 ? Double(lines) / elapsed : 0
+        out.append(String(format: "%@ lines read from %d input%@ (%@) in %.2f s, %@ lines/s",
+                          Self.group(lines), files, files == 1 ? "" : "s", Self.byteSize(bytes), elapsed, Self.group(Int(rate))))
+        out.append("\(Self.group(hits)) hits")
+        if totalSkipped > 0 {
+            out.append("\(Self.group(totalSkipped)) lines skipped:")
+            for reason in SkipReason.allCases where self[reason] > 0 {
+                out.append("  \(reason.name.padding(toLength: 13, withPad: " ", startingAt: 0)) \(Self.group(self[reason]).leftPadded(10))  \(reason.explanation)")
+            }
+        }
+        if clipped.total > 0 {
+            out.append("\(Self.group(clipped.total)) values clipped to the server's limits (path \(clipped.path), ref \(clipped.ref), user agent \(clipped.userAgent))")
+        }
+        for error in inputErrors { out.append("error: \(error)") }
+        return out.joined(separator: "\n")
+    }
+
+    static func group(_ n: Int) -> String {
+        let digits = String(n)
+        var out = ""
+        for (i, c) in digits.reversed().enumerated() {
+            if i > 0 && i % 3 == 0 && c != "-" { out.append(",") }
+            out.append(c)
+        }
+        return String(out.reversed())
+    }
+
+    static func byteSize(_ n: Int64) -> String {
+        if n < 1024 { return "\(n) B" }
+        if n < 1024 * 1024 { return String(format: "%.1f KiB", Double(n) / 1024) }
+        if n < 1024 * 1024 * 1024 { return String(format: "%.1f MiB", Double(n) / 1048576) }
+        return String(format: "%.2f GiB", Double(n) / 1073741824)
+    }
+
+    /// The same counts as JSON, for scripts and timers.
+    public var jsonObject: [String: Any] {
+        var skippedObject: [String: Int] = [:]
+        for reason in SkipReason.allCases { skippedObject[reason.name] = self[reason] }
+        return [
+            "files": files, "bytes": bytes, "lines": lines, "hits": hits, "skipped": skippedObject,
+            "clipped": ["path": clipped.path, "ref": clipped.ref, "user_agent": clipped.userAgent],
+            "input_errors": inputErrors, "elapsed_seconds": elapsed,
+        ]
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

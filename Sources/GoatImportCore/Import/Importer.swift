@@ -1,0 +1,108 @@
+import Foundation
+
+/// Reads inputs line by line and turns each into a hit or a counted skip: the whole parsing
+/// pipeline, with no knowledge of where hits go.
+public final class Importer {
+    public struct Options {
+        public var format: LogFormat
+        public var filter = LineFilter.Options()
+        public var timeZone = LogTimeZone.utc
+        public var maxLineLength = 64 * 1024
+        /// Called for each malformed line (file, line number, reason, text); nil to stay quiet.
+        public var onMalformed: ((String, Int, String, String) -> Void)?
+        /// Called with a fatal-for-this-file input error (the import goes on with the next file).
+        public var onInputError: ((String) -> Void)?
+        public init(format: LogFormat) { self.format = format }
+    }
+
+    public let options: Options
+    private let parser: LineParser
+    private let fields = ParsedFields()
+    private let builder: PageviewBuilder
+    private let filter: LineFilter
+    private let encoder: HitEncoder
+    private let hasUserAgentField: Bool
+
+    public init(options: Options) throws {
+        self.options = options
+        parser = try options.format.makeParser()
+        builder = PageviewBuilder(timeZone: options.timeZone)
+        filter = try LineFilter(options.filter)
+        encoder = HitEncoder(escapes: parser.escapes)
+        hasUserAgentField = try options.format.fields().contains(.userAgent)
+    }
+
+    /// Checks that every input can be opened before anything is sent: a typo in the fifth
+    /// file name should stop the run before the first four are half-imported.
+    public static func checkReadable(_ paths: [String]) throws {
+        for path in paths where path != "-" {
+            _ = try FileSource(path: path)
+        }
+    }
+
+    /// Imports the inputs in the order given (call `InputOrder.sorted` first for rotated sets).
+    public func run(inputs: [String], into sink: HitSink) throws -> ImportSummary {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var summary = ImportSummary()
+        for (index, path) in inputs.enumerated() {
+            summary.files += 1
+            do {
+                let source = try InputOpener.open(path: path)
+                // Decompression runs one chunk ahead on its own thread.
+                let reader = LineReader(source: source is GzipSource ? PrefetchSource(inner: source) : source,
+                                        maxLineLength: options.maxLineLength)
+                do {
+                    try consume(reader, input: index, name: path, into: sink, summary: &summary)
+                } catch let error as GzipError {
+                    summary.inputErrors.append(error.description)
+                    options.onInputError?(error.description)
+                }
+                summary.bytes += reader.offset
+                summary[.tooLong] += reader.tooLongLines
+                summary.lines += reader.tooLongLines
+                try sink.didFinishInput(index)
+            } catch let error as SystemError {
+                summary.inputErrors.append(error.description)
+                options.onInputError?(error.description)
+            }
+        }
+        try sink.finish()
+        summary.clipped = encoder.clipped
+        summary.elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return summary
+    }
+
+    private func consume(_ reader: LineReader, input: Int, name: String, into sink: HitSink,
+                         summary: inout ImportSummary) throws {
+        var pv = Pageview()
+        let out = sink.buffer
+        while let line = try reader.next() {
+            summary.lines += 1
+            let position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
+            guard parser.parse(line.base, line.count, into: fields) else {
+                summary[.malformed] += 1
+                options.onMalformed?(name, line.number, "does not match the format", Self.text(line))
+                try sink.didSkipLine(at: position)
+                continue
+            }
+            if let problem = builder.build(line.base, fields, into: &pv) {
+                summary[.malformed] += 1
+                options.onMalformed?(name, line.number, problem.rawValue, Self.text(line))
+                try sink.didSkipLine(at: position)
+                continue
+            }
+            if let reason = filter.check(line.base, pv, hasUserAgentField: hasUserAgentField) {
+                summary[reason] += 1
+                try sink.didSkipLine(at: position)
+                continue
+            }
+            encoder.encode(line.base, pv, into: out)
+            summary.hits += 1
+            try sink.didEncodeHit(at: position)
+        }
+    }
+
+    static func text(_ line: Line) -> String {
+        String(decoding: UnsafeBufferPointer(start: line.base, count: min(line.count, 300)), as: UTF8.self)
+    }
+}

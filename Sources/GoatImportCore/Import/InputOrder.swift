@@ -1,0 +1,54 @@
+/// Orders a rotated set oldest first, whatever order the shell expanded the glob in:
+/// `access.log.10.gz access.log.2.gz access.log.1 access.log` and dated names
+/// (`access.log-20261101.gz`, logrotate's `dateext`). Unrelated files keep their relative order.
+public enum InputOrder {
+    struct Key {
+        let base: String
+        let generation: Int   // rotation number: higher is older; 0 is the live file
+        let date: String      // dateext suffix: earlier is older; "" is the live file
+    }
+
+    static func key(_ path: String) -> Key {
+        var name = path
+        for ext in [".gz", ".bz2", ".xz", ".zst"] where name.hasSuffix(ext) { name = String(name.dropLast(ext.count)) }
+        // access.log.3
+        if let dot = name.lastIndex(of: "."), let n = Int(name[name.index(after: dot)...]), n >= 0, n < 100_000 {
+            return Key(base: String(name[..<dot]), generation: n, date: "")
+        }
+        // access.log-20261101 or access.log-2026-11-01
+        if let dash = name.lastIndex(of: "-") {
+            let suffix = name[name.index(after: dash)...]
+            let digits = suffix.filter { $0 != "-" }
+            if digits.count >= 8, digits.allSatisfy(\.isNumber), suffix.first?.isNumber == true {
+                return Key(base: String(name[..<dash]), generation: 0, date: String(digits))
+            }
+        }
+        return Key(base: name, generation: 0, date: "")
+    }
+
+    public static func sorted(_ paths: [String]) -> [String] {
+        let keys = paths.map(key)
+        var groups: [String: [Int]] = [:]
+        var firstSeen: [String] = []
+        for (i, k) in keys.enumerated() {
+            if groups[k.base] == nil { firstSeen.append(k.base) }
+            groups[k.base, default: []].append(i)
+        }
+        // stdin stays where it was given, relative to whole groups.
+        var result: [String] = []
+        for base in firstSeen {
+            let members = groups[base]!.sorted { a, b in
+                let ka = keys[a], kb = keys[b]
+                if ka.date != kb.date {
+                    if ka.date.isEmpty { return false }
+                    if kb.date.isEmpty { return true }
+                    return ka.date < kb.date
+                }
+                if ka.generation != kb.generation { return ka.generation > kb.generation }
+                return a < b
+            }
+            result += members.map { paths[$0] }
+        }
+        return result
+    }
+}

@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Something that yields a stream of bytes in chunks: a file, stdin, a decompressor.
+///
+/// `read` returns 0 at the end of the stream. Sources are classes because they own
+/// descriptors and C state that must not be copied.
+public protocol ByteSource: AnyObject {
+    /// Reads up to `capacity` bytes into `buffer`; 0 means end of stream.
+    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int
+    /// A name for messages: the path, or `-` for stdin.
+    var name: String { get }
+}
+
+/// An open file descriptor read with read(2).
+public final class FileSource: ByteSource {
+    public let fd: Int32
+    public let name: String
+    private let ownsDescriptor: Bool
+
+    /// Opens `path` for reading; `-` is standard input.
+    public init(path: String) throws {
+        if path == "-" {
+            fd = STDIN_FILENO
+            name = "-"
+            ownsDescriptor = false
+            return
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw SystemError(errno: errno, context: path) }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw SystemError(errno: EISDIR, context: path)
+        }
+        // The whole file is read once from start to end.
+        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+        self.fd = fd
+        self.name = path
+        self.ownsDescriptor = true
+    }
+
+    public init(fd: Int32, name: String, ownsDescriptor: Bool) {
+        self.fd = fd
+        self.name = name
+        self.ownsDescriptor = ownsDescriptor
+    }
+
+    deinit { if ownsDescriptor { close(fd) } }
+
+    public func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer, capacity)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw SystemError(errno: errno, context: name)
+        }
+    }
+}
+
+/// Bytes already read from a source (to sniff a gzip header) put back in front of it.
+public final class PrefixedSource: ByteSource {
+    private var prefix: [UInt8]
+    private var prefixOffset = 0
+    private let inner: ByteSource
+
+    public init(prefix: [UInt8], inner: ByteSource) {
+        self.prefix = prefix
+        self.inner = inner
+    }
+
+    public var name: String { inner.name }
+
+    public func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
+        if prefixOffset < prefix.count {
+            let n = min(capacity, prefix.count - prefixOffset)
+            prefix.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + prefixOffset, byteCount: n) }
+            prefixOffset += n
+            return n
+        }
+        return try inner.read(into: buffer, capacity: capacity)
+    }
+}
+
+public enum InputOpener {
+    /// Opens a path (or `-`) and decompresses it when its first bytes are a gzip header,
+    /// whatever its name says: rotated logs are not always named `.gz`, and some are.
+    public static func open(path: String) throws -> ByteSource {
+        let file = try FileSource(path: path)
+        var head = [UInt8](repeating: 0, count: 2)
+        var got = 0
+        while got < 2 {
+            let n = try head.withUnsafeMutableBytes { try file.read(into: $0.baseAddress! + got, capacity: 2 - got) }
+            if n == 0 { break }
+            got += n
+        }
+        head.removeLast(2 - got)
+        let source = PrefixedSource(prefix: head, inner: file)
+        if got == 2 && head[0] == 0x1f && head[1] == 0x8b {
+            return GzipSource(inner: source)
+        }
+        return source
+    }
+}

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One line of input: a view into the reader's buffer, valid until the next call to `next()`.
+public struct Line {
+    public let base: UnsafePointer<UInt8>
+    public let count: Int
+    /// 1-based line number within the stream.
+    public let number: Int
+    /// Byte offset (in the decompressed stream) just past this line's newline.
+    public let endOffset: Int64
+}
+
+/// Splits a byte stream into lines with memchr over large reads; no allocation per line.
+///
+/// A line longer than `maxLineLength` is skipped whole and counted in `tooLongLines`: a
+/// binary blob or a runaway URL must never end an import or grow memory. A trailing `\r`
+/// is dropped (logs written on Windows).
+public final class LineReader {
+    public let source: ByteSource
+    public let maxLineLength: Int
+    /// One-shot imports treat the bytes after the last newline as a line; a follower waits
+    /// for the newline because the server may still be writing it.
+    public var emitPartialLineAtEOF: Bool
+
+    public private(set) var lineNumber = 0
+    public private(set) var tooLongLines = 0
+    /// Offset just past the last line handed out (or skipped).
+    public private(set) var offset: Int64 = 0
+
+    private let buffer: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private let readSize: Int
+    private var start = 0          // first byte not yet handed out
+    private var end = 0            // end of valid data
+    private var bufferOffset: Int64 = 0  // stream offset of buffer[0]
+    private var skippingLongLine = false
+    private var sawEOF = false
+
+    public init(source: ByteSource, readSize: Int = 1 << 20, maxLineLength: Int = 64 * 1024,
+                emitPartialLineAtEOF: Bool = true, startOffset: Int64 = 0) {
+        self.source = source
+        self.readSize = readSize
+        self.maxLineLength = max(maxLineLength, 16)
+        self.emitPartialLineAtEOF = emitPartialLineAtEOF
+        self.capacity = readSize + self.maxLineLength
+        self.buffer = .allocate(capacity: capacity)
+        self.bufferOffset = startOffset
+        self.offset = startOffset
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Bytes read but not yet handed out as complete lines (a partial last line).
+    public var pendingBytes: Int { end - start }
+
+    /// The next line, or nil at the end of the stream (for now: a follower may call again
+    /// after more data has arrived).
+    public func next() throws -> Line? {
+        while true {
+            if start < end {
+                let p = buffer + start
+                if let nl = memchr(p, 0x0A, end - start) {
+                    let nlIndex = start + (UnsafeMutableRawPointer(nl).assumingMemoryBound(to: UInt8.self) - p)
+                    let lineStart = start
+                    start = nlIndex + 1
+                    offset = bufferOffset + Int64(start)
+                    lineNumber += 1
+                    if skippingLongLine {
+                        skippingLongLine = false
+                        continue
+                    }
+                    var length = nlIndex - lineStart
+                    if length > maxLineLength { tooLongLines += 1; continue }
+                    if length > 0 && buffer[lineStart + length - 1] == 0x0D { length -= 1 }
+                    return Line(base: UnsafePointer(buffer + lineStart), count: length,
+                                number: lineNumber, endOffset: offset)
+                }
+            }
+            // No newline in what is buffered: make room and read more.
+            compact()
+            if end - start > maxLineLength && !skippingLongLine {
+                // Over the cap: drop what we have and skip to the next newline.
+                skippingLongLine = true
+                tooLongLines += 1
+            }
+            if skippingLongLine {
+                bufferOffset += Int64(end)
+                start = 0
+                end = 0
+            }
+            let n = try source.read(into: buffer + end, capacity: capacity - end)
+            if n > 0 {
+                end += n
+                sawEOF = false
+                continue
+            }
+            sawEOF = true
+            guard emitPartialLineAtEOF, start < end || skippingLongLine else { return nil }
+            // The last line has no newline; in one-shot mode it is still a line.
+            let lineStart = start
+            let length = end - start
+            start = end
+            offset = bufferOffset + Int64(end)
+            if skippingLongLine { skippingLongLine = false; lineNumber += 1; return nil }
+            lineNumber += 1
+            var trimmed = length
+            if trimmed > 0 && buffer[lineStart + trimmed - 1] == 0x0D { trimmed -= 1 }
+            return Line(base: UnsafePointer(buffer + lineStart), count: trimmed,
+                        number: lineNumber, endOffset: offset)
+        }
+    }
+
+    private func compact() {
+        guard start > 0 else { return }
+        let remaining = end - start
+        if remaining > 0 { memmove(buffer, buffer + start, remaining) }
+        bufferOffset += Int64(start)
+        start = 0
+        end = remaining
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import GoatImportCore
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check how well a format fits a log: match rate, and the first lines that do not match and why.")
+
+    @Argument(help: ArgumentHelp("Log files, or - for standard input.", valueName: "file"))
+    var files: [String] = []
+
+    @OptionGroup var parsing: ParsingOptions
+
+    @Option(name: .long, help: "How many non-matching lines to show.")
+    var show: Int = 5
+
+    @Flag(name: .long, help: "Print the PCRE2 pattern (or JSON key paths) in use.")
+    var showPattern = false
+
+    mutating func validate() throws {
+        if files.isEmpty && !showPattern { throw ValidationError("no input: give one or more log files, or - for standard input") }
+    }
+
+    func run() throws {
+        let format = try parsing.resolveFormat()
+        if showPattern {
+            print("format \(format.name): \(format.summary)")
+            print(format.patternText)
+            if files.isEmpty { return }
+        }
+        let parser = try format.makeParser()
+        let fields = ParsedFields()
+        let builder = PageviewBuilder(timeZone: try parsing.resolveTimeZone())
+        let diagnosis = FormatDiagnosis(format: format)
+        var total = 0, matched = 0, shown = 0
+        var pv = Pageview()
+        for path in InputOrder.sorted(files) {
+            let reader: LineReader
+            do { reader = LineReader(source: try InputOpener.open(path: path), maxLineLength: parsing.maxLineLength) } catch {
+                printError("goatimport: \(error)")
+                throw ExitCode(1)
+            }
+            do {
+                while let line = try reader.next() {
+                    total += 1
+                    var problem: String?
+                    if !parser.parse(line.base, line.count, into: fields) {
+                        problem = diagnosis.explain(Array(UnsafeBufferPointer(start: line.base, count: line.count)))
+                    } else if let p = builder.build(line.base, fields, into: &pv) {
+                        problem = p.rawValue
+                    }
+                    guard let problem else { matched += 1; continue }
+                    if shown < show {
+                        shown += 1
+                        let text = String(decoding: UnsafeBufferPointer(start: line.base, count: min(line.count, 200)), as: UTF8.self)
+                        print("\(path):\(line.number): \(problem)\n    \(text)")
+                    }
+                }
+                total += reader.tooLongLines
+            } catch {
+                printError("goatimport: \(error)")
+            }
+        }
+        let rate = total > 0 ? Double(matched) * 100 / Double(total) : 0
+        print(String(format: "format %@: %d of %d lines match (%.1f%%)", format.name, matched, total, rate))
+        if total > 0 && matched == 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,3 @@
+enum GoatImportVersion {
+    static let current = "0.1.0"
+}
