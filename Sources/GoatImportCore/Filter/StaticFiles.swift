@@ -14,13 +14,42 @@ public struct StaticFiles: Sendable {
         "txt", "xml", "json", "webmanifest", "rss", "atom",
     ]
 
-    private let keys: Set<UInt64>
+    // A small open-addressing table: Set<UInt64> hashes with SipHash, which costs more than
+    // the rest of the check.
+    private let table: [UInt64]
+    private let mask: Int
 
     public init(extensions: [String] = StaticFiles.defaultExtensions) {
-        keys = Set(extensions.compactMap { ext in
+        let keys = extensions.compactMap { ext -> UInt64? in
             let bytes = Array(ext.lowercased().utf8)
-            return bytes.count <= 8 ? StaticFiles.pack(bytes.withUnsafeBufferPointer { $0.baseAddress! }, bytes.count) : nil
-        })
+            return bytes.count <= 8 && !bytes.isEmpty ? StaticFiles.pack(bytes.withUnsafeBufferPointer { $0.baseAddress! }, bytes.count) : nil
+        }
+        var size = 16
+        while size < keys.count * 4 { size *= 2 }
+        var table = [UInt64](repeating: 0, count: size)
+        for key in keys {
+            var slot = StaticFiles.slot(key, size - 1)
+            while table[slot] != 0 && table[slot] != key { slot = (slot + 1) & (size - 1) }
+            table[slot] = key
+        }
+        self.table = table
+        self.mask = size - 1
+    }
+
+    @inline(__always)
+    static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+    }
+
+    @inline(__always)
+    func contains(_ key: UInt64) -> Bool {
+        var slot = StaticFiles.slot(key, mask)
+        while true {
+            let v = table[slot]
+            if v == key { return true }
+            if v == 0 { return false }
+            slot = (slot + 1) & mask
+        }
     }
 
     @inline(__always)
@@ -43,7 +72,7 @@ public struct StaticFiles: Sendable {
             let c = p[i]
             if c == UInt8(ascii: ".") {
                 let n = count - i - 1
-                return n > 0 && keys.contains(StaticFiles.pack(p + i + 1, n))
+                return n > 0 && n <= 8 && contains(StaticFiles.pack(p + i + 1, n))
             }
             if c == UInt8(ascii: "/") { return false }
             i -= 1

@@ -58,7 +58,8 @@ public final class ByteBuffer {
         append(p.assumingMemoryBound(to: UInt8.self), count: bytes.count)
     }
 
-    /// Appends a static ASCII string (keys, punctuation). Not for the per-line payload.
+    /// Appends a static ASCII string (keys, punctuation).
+    @inline(__always)
     public func append(_ string: StaticString) {
         append(string.utf8Start, count: string.utf8CodeUnitCount)
     }

@@ -21,18 +21,26 @@ public enum JSONString {
         var i = 0
         var chars = 0
         while i < count {
-            // Eight plain ASCII bytes at a time: no quote, backslash, control or high byte.
-            if i + 8 <= count && chars + 8 <= maxCharacters {
-                let x = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                if x & highBits == 0 && !hasZeroByte(x & 0x6060_6060_6060_6060)  // no byte < 0x20
-                    && !hasZeroByte(x ^ 0x2222_2222_2222_2222) && !hasZeroByte(x ^ 0x5C5C_5C5C_5C5C_5C5C) {
-                    out.reserve(8)
-                    UnsafeMutableRawPointer(out.base + out.count).storeBytes(of: x, as: UInt64.self)
-                    out.count += 8
-                    i += 8
-                    chars += 8
-                    continue
-                }
+            // Runs of plain ASCII (no quote, backslash, control or high byte) are found eight
+            // bytes at a time and copied in one go.
+            let budget = min(count - i, maxCharacters - chars)
+            var run = 0
+            while run + 8 <= budget {
+                let x = UnsafeRawPointer(p + i + run).loadUnaligned(as: UInt64.self)
+                if x & highBits != 0 || hasZeroByte(x & 0x6060_6060_6060_6060)  // a byte < 0x20
+                    || hasZeroByte(x ^ 0x2222_2222_2222_2222) || hasZeroByte(x ^ 0x5C5C_5C5C_5C5C_5C5C) { break }
+                run += 8
+            }
+            while run < budget {
+                let c = p[i + run]
+                if c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5C { break }
+                run += 1
+            }
+            if run > 0 {
+                out.append(p + i, count: run)
+                i += run
+                chars += run
+                if i == count { break }
             }
             if chars >= maxCharacters { return true }
             let c = p[i]
