@@ -38,7 +38,8 @@ let package = Package(
         ),
         .testTarget(
             name: "GoatImportCoreTests",
-            dependencies: ["GoatImportCore"]
+            // The executable too: CLI tests run the real binary.
+            dependencies: ["GoatImportCore", "goatimport"]
         ),
     ],
     swiftLanguageModes: [.v5]

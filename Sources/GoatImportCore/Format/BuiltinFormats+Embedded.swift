@@ -5,6 +5,8 @@ extension BuiltinFormats {
 # Caddy's JSON access log (log { format json }), one object per line.
 # The client address is request.client_ip (Caddy 2.7+, trusted proxies applied), else
 # request.remote_ip (2.6), else request.remote_addr (host:port, older releases).
+# X-Forwarded-For is not read: Caddy applies its trusted_proxies setting to client_ip, and
+# trusting the raw header would let any client choose its address.
 kind: json
 ---
 remote_addr: request.client_ip, request.remote_ip, request.remote_addr
@@ -14,7 +16,6 @@ uri: request.uri
 host: request.host
 user_agent: request.headers.User-Agent
 referer: request.headers.Referer
-x_forwarded_for: request.headers.X-Forwarded-For
 status: status
 """#),
         ("combined-vhost.format", #"""

@@ -36,7 +36,7 @@ public final class HitEncoder {
                        into out: ByteBuffer) {
         out.append("{\"path\":\"")
         let hasQuery = pv.query.isPresent
-        if hasQuery && pv.query.start == pv.path.end + 1 {
+        if hasQuery && pv.query.start == pv.path.end + 1 && line[pv.path.end] == UInt8(ascii: "?") {
             // The request's own bytes, path and query together.
             if string(line + pv.path.start, pv.query.end - pv.path.start, limits.path, .percentEncode, out) { clipped.path += 1 }
         } else if hasQuery {

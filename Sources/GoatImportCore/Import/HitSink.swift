@@ -20,13 +20,13 @@ public protocol HitSink: AnyObject {
     var buffer: ByteBuffer { get }
     func didEncodeHit(at position: LinePosition) throws
     /// A line that produced no hit (filtered, malformed): progress a checkpoint may record.
-    func didSkipLine(at position: LinePosition) throws
+    func didSkipLine(at position: LinePosition, reason: SkipReason) throws
     func didFinishInput(_ input: Int) throws
     func finish() throws
 }
 
 extension HitSink {
-    public func didSkipLine(at position: LinePosition) throws {}
+    public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {}
     public func didFinishInput(_ input: Int) throws {}
 }
 

@@ -82,18 +82,18 @@ public final class Importer {
             guard parser.parse(line.base, line.count, into: fields) else {
                 summary[.malformed] += 1
                 options.onMalformed?(name, line.number, "does not match the format", Self.text(line))
-                try sink.didSkipLine(at: position)
+                try sink.didSkipLine(at: position, reason: .malformed)
                 continue
             }
             if let problem = builder.build(line.base, fields, into: &pv) {
                 summary[.malformed] += 1
                 options.onMalformed?(name, line.number, problem.rawValue, Self.text(line))
-                try sink.didSkipLine(at: position)
+                try sink.didSkipLine(at: position, reason: .malformed)
                 continue
             }
             if let reason = filter.check(line.base, pv, hasUserAgentField: hasUserAgentField) {
                 summary[reason] += 1
-                try sink.didSkipLine(at: position)
+                try sink.didSkipLine(at: position, reason: reason)
                 continue
             }
             encoder.encode(line.base, pv, into: out)

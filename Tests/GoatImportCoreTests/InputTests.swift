@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+@testable import GoatImportCore
+
+/// A source that hands out at most `step` bytes per read, to exercise every buffer boundary.
+final class TrickleSource: ByteSource {
+    let data: [UInt8]
+    let step: Int
+    var offset = 0
+    let name = "trickle"
+    init(_ data: [UInt8], step: Int) { self.data = data; self.step = step }
+    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
+        let n = min(step, capacity, data.count - offset)
+        data.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+        offset += n
+        return n
+    }
+}
+
+func readLines(_ source: ByteSource, maxLineLength: Int = 64 * 1024, readSize: Int = 1 << 20) throws -> (lines: [String], reader: LineReader) {
+    let reader = LineReader(source: source, readSize: readSize, maxLineLength: maxLineLength)
+    var lines: [String] = []
+    while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
+    return (lines, reader)
+}
+
+func gzip(_ data: [UInt8]) throws -> [UInt8] {
+    let dir = TestPaths.tempDir()
+    let path = dir.appendingPathComponent("x").path
+    try Data(data).write(to: URL(fileURLWithPath: path))
+    try run("/bin/gzip", ["-n", "-f", path])
+    return Array(try Data(contentsOf: URL(fileURLWithPath: path + ".gz")))
+}
+
+struct LineReaderTests {
+    @Test("lines split across every possible read boundary", arguments: [1, 2, 3, 7, 64])
+    func boundaries(step: Int) throws {
+        let text = "first\nsecond line\r\n\nlast without newline"
+        let (lines, reader) = try readLines(TrickleSource(Array(text.utf8), step: step), readSize: 16)
+        #expect(lines == ["first", "second line", "", "last without newline"])
+        #expect(reader.offset == Int64(text.utf8.count))
+    }
+
+    @Test("a line over the cap is skipped and counted; the next line is read")
+    func longLine() throws {
+        let long = String(repeating: "x", count: 5000)
+        let text = "a\n\(long)\nb\n\(long)"
+        for step in [1, 100, 100_000] {
+            let (lines, reader) = try readLines(TrickleSource(Array(text.utf8), step: step), maxLineLength: 1000, readSize: 256)
+            #expect(lines == ["a", "b"], "step \(step)")
+            #expect(reader.tooLongLines == 2)
+            #expect(reader.lineNumber == 4)
+        }
+    }
+
+    @Test("a follower waits for the newline of a partial last line")
+    func partialLineWaits() throws {
+        let source = TrickleSource(Array("one\ntw".utf8), step: 100)
+        let reader = LineReader(source: source, emitPartialLineAtEOF: false)
+        #expect(try reader.next().map { $0.count } == 3)
+        #expect(try reader.next() == nil)
+        #expect(reader.offset == 4)
+        #expect(reader.pendingBytes == 2)
+    }
+}
+
+struct GzipTests {
+    let text = (1...2000).map { "line \($0) of the log" }.joined(separator: "\n") + "\n"
+
+    @Test("gzip is detected by content, not name; plain files named .gz are read as plain")
+    func detection() throws {
+        let dir = TestPaths.tempDir()
+        let gz = dir.appendingPathComponent("access.log").path        // gzip without .gz
+        let plain = dir.appendingPathComponent("plain.log.gz").path   // plain with .gz
+        try Data(try gzip(Array(text.utf8))).write(to: URL(fileURLWithPath: gz))
+        try Data(text.utf8).write(to: URL(fileURLWithPath: plain))
+        for path in [gz, plain] {
+            let (lines, _) = try readLines(try InputOpener.open(path: path))
+            #expect(lines.count == 2000 && lines.last == "line 2000 of the log", "\(path)")
+        }
+    }
+
+    @Test("multi-member gzip (cat a.gz b.gz) reads every member, through the prefetch thread too")
+    func multiMember() throws {
+        let a = try gzip(Array("a1\na2\n".utf8)), b = try gzip(Array(text.utf8)), c = try gzip([])
+        let dir = TestPaths.tempDir()
+        let path = dir.appendingPathComponent("multi.gz").path
+        try Data(a + c + b).write(to: URL(fileURLWithPath: path))
+        let (lines, _) = try readLines(PrefetchSource(inner: try InputOpener.open(path: path), chunkSize: 4096))
+        #expect(lines.count == 2002)
+        #expect(lines.first == "a1" && lines.last == "line 2000 of the log")
+    }
+
+    @Test("a truncated .gz reports the file and keeps every line decoded before the cut")
+    func truncated() throws {
+        let full = try gzip(Array(text.utf8))
+        let dir = TestPaths.tempDir()
+        let path = dir.appendingPathComponent("cut.log.gz").path
+        try Data(full.prefix(full.count * 2 / 3)).write(to: URL(fileURLWithPath: path))
+        let reader = LineReader(source: try InputOpener.open(path: path))
+        var lines: [String] = []
+        var failure: Error?
+        do {
+            while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
+        } catch { failure = error }
+        #expect(failure as? GzipError == .truncated(file: path))
+        #expect(lines.count > 500)
+        #expect(lines.dropLast().enumerated().allSatisfy { $0.element == "line \($0.offset + 1) of the log" }, "no line lost or garbled before the cut")
+    }
+
+    @Test("empty files, plain and gzip, give no lines and no error")
+    func empty() throws {
+        let dir = TestPaths.tempDir()
+        let plain = dir.appendingPathComponent("empty.log").path
+        let gz = dir.appendingPathComponent("empty.log.gz").path
+        try Data().write(to: URL(fileURLWithPath: plain))
+        try Data(try gzip([])).write(to: URL(fileURLWithPath: gz))
+        #expect(try readLines(try InputOpener.open(path: plain)).lines.isEmpty)
+        #expect(try readLines(try InputOpener.open(path: gz)).lines.isEmpty)
+    }
+
+    @Test("trailing zero padding after the last member is ignored, as gzip -d does")
+    func padding() throws {
+        let dir = TestPaths.tempDir()
+        let path = dir.appendingPathComponent("padded.gz").path
+        try Data(try gzip(Array("x\n".utf8)) + [UInt8](repeating: 0, count: 512)).write(to: URL(fileURLWithPath: path))
+        #expect(try readLines(try InputOpener.open(path: path)).lines == ["x"])
+    }
+}
+
+struct InputOrderTests {
+    @Test func rotatedSetsOldestFirst() {
+        #expect(InputOrder.sorted(["access.log", "access.log.1", "access.log.10.gz", "access.log.2.gz"])
+                == ["access.log.10.gz", "access.log.2.gz", "access.log.1", "access.log"])
+        #expect(InputOrder.sorted(["a.log", "a.log-20261102.gz", "a.log-20261101.gz", "b.log.1", "b.log"])
+                == ["a.log-20261101.gz", "a.log-20261102.gz", "a.log", "b.log.1", "b.log"])
+        #expect(InputOrder.sorted(["-", "x.log"]) == ["-", "x.log"])
+    }
+}
