@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import GoatImportCore
 
@@ -9,46 +10,149 @@ struct Import: ParsableCommand {
         discussion: """
         Files are read oldest first when they form a rotated set (access.log.2.gz access.log.1 access.log),
         gzip is detected by content, and - reads standard input.
+
+        The API key is read from $GOATCOUNTER_API_KEY or --api-key-file; it is never a flag.
         """
     )
 
     @Argument(help: ArgumentHelp("Log files (plain or gzip), or - for standard input.", valueName: "file"))
     var files: [String] = []
 
-    @OptionGroup var parsing: ParsingOptions
-    @OptionGroup var filters: FilterOptions
+    @OptionGroup(title: "Log format") var parsing: ParsingOptions
+    @OptionGroup(title: "Filters") var filters: FilterOptions
+    @OptionGroup(title: "GoatCounter") var connection: ConnectionOptions
 
     @Flag(name: .long, help: "Print each hit as one JSON object per line on stdout instead of sending it.")
     var dryRun = false
+
+    @Option(name: .long, help: ArgumentHelp("Hits per request (at most 500, the server's limit).", valueName: "n"))
+    var batchSize = 500
+
+    @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) for this many seconds.", valueName: "seconds"))
+    var retryFor: Double = 600
+
+    @Option(name: .long, help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "path"))
+    var summaryJson: String?
 
     @Flag(name: .shortAndLong, help: "Show each malformed line with file:line on stderr.")
     var verbose = false
 
     mutating func validate() throws {
         if files.isEmpty { throw ValidationError("no input: give one or more log files, or - for standard input") }
-        if !dryRun { throw ValidationError("nothing to do: pass --dry-run to print hits (uploading needs --site, coming next)") }
+        if !dryRun && connection.site == nil {
+            throw ValidationError("nothing to do: pass --site URL to send hits to GoatCounter, or --dry-run to print them")
+        }
+        if batchSize < 1 || batchSize > 500 { throw ValidationError("--batch-size must be between 1 and 500") }
     }
 
     func run() throws {
+        do { try runImport() } catch CleanExit.message(let message) {
+            printError("goatimport: \(message)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func runImport() throws {
         let format = try parsing.resolveFormat()
         var options = Importer.Options(format: format)
         options.filter = try filters.resolve()
         options.timeZone = try parsing.resolveTimeZone()
         options.maxLineLength = parsing.maxLineLength
-        if verbose {
-            options.onMalformed = { file, line, reason, text in printError("\(file):\(line): \(reason): \(text)") }
-        }
-        options.onInputError = { printError("error: \($0)") }
         let inputs = InputOrder.sorted(files)
-        do { try Importer.checkReadable(inputs) } catch {
-            printError("goatimport: \(error)")
+        if verbose {
+            options.onMalformed = { file, line, reason, text in printError("goatimport: \(file):\(line): \(reason): \(text)") }
+        }
+        options.onInputError = { printError("goatimport: error: \($0)") }
+        do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
+        let importer = try Importer(options: options)
+
+        if dryRun {
+            let summary = try importer.run(inputs: inputs, into: NDJSONSink())
+            report(summary, nil)
+            try writeSummaryJSON(summary, nil, error: nil)
+            if !summary.inputErrors.isEmpty { throw ExitCode(1) }
+            return
+        }
+
+        let client = try connection.makeClient()
+        _ = try ConnectionOptions.preflight(client, needing: .count)
+
+        let stop = StopSignal()
+        let queue = BatchQueue(capacity: 4)
+        // Without a user agent in the log the server cannot group visits; tell it so instead of
+        // having every hit refused.
+        let noSessions = !(try format.fields().contains(.userAgent))
+        let sink = BatchingSink(queue: queue, batchSize: batchSize, noSessions: noSessions)
+        let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize))
+        var uploadOptions = Uploader.Options()
+        uploadOptions.retryFor = retryFor
+        let uploader = Uploader(client: client, options: uploadOptions, stop: stop) { event in
+            progress.handle(event, inputs: inputs)
+        }
+
+        let signals = SignalHandlers { signal in
+            printError("\ngoatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
+            stop.stop()
+            queue.cancel()
+        }
+        defer { signals.cancel() }
+
+        // Parsing runs on its own thread, a few batches ahead of the network.
+        let parsed = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var importSummary = ImportSummary()
+        nonisolated(unsafe) var importError: Error?
+        let parser = Thread {
+            do { importSummary = try importer.run(inputs: inputs, into: sink) } catch is BatchQueue.Cancelled {
+                // The uploader stopped first; its reason is reported below.
+            } catch { importError = error; queue.close() }
+            parsed.signal()
+        }
+        parser.name = "goatimport-parse"
+        parser.stackSize = 1 << 20
+        parser.start()
+
+        var uploadError: Error?
+        do { try uploader.run(queue) } catch { uploadError = error }
+        parsed.wait()
+        progress.clearLine()
+
+        report(importSummary, uploader.summary)
+        if let position = uploader.summary.lastAcknowledged, stop.isStopped || uploadError != nil {
+            printError("goatimport: acknowledged by the server up to \(inputs[position.input]):\(position.line)")
+        }
+        try writeSummaryJSON(importSummary, uploader.summary, error: uploadError ?? importError)
+        if let uploadError {
+            printError("goatimport: error: \(uploadError)")
             throw ExitCode(1)
         }
-        let importer = try Importer(options: options)
-        let summary = try importer.run(inputs: inputs, into: NDJSONSink())
-        var report = summary.render()
-        report = report.split(separator: "\n").map { "goatimport: " + $0 }.joined(separator: "\n")
-        printError(report)
-        if !summary.inputErrors.isEmpty { throw ExitCode(1) }
+        if let importError { throw importError }
+        if stop.isStopped { return }
+        if !importSummary.inputErrors.isEmpty { throw ExitCode(1) }
+    }
+
+    private func report(_ summary: ImportSummary, _ upload: UploadSummary?) {
+        var lines = summary.render().split(separator: "\n").map(String.init)
+        if let upload {
+            lines.append("\(upload.sent) hits sent in \(upload.requests) requests (\(upload.rateLimited) rate-limited, \(upload.retries) retried)")
+            if upload.rejected > 0 {
+                lines.append("\(upload.rejected) hits rejected by the server:")
+                for (reason, n) in upload.rejectedReasons.sorted(by: { $0.value > $1.value }) { lines.append("  \(n)  \(reason)") }
+            }
+            if upload.filteredByServer > 0 { lines.append("\(upload.filteredByServer) hits filtered by the server (ignored IPs)") }
+            if upload.waitedForRateLimit >= 1 { lines.append(String(format: "%.0f s spent waiting for the rate limit", upload.waitedForRateLimit)) }
+        }
+        printError(lines.map { "goatimport: " + $0 }.joined(separator: "\n"))
+    }
+
+    private func writeSummaryJSON(_ summary: ImportSummary, _ upload: UploadSummary?, error: Error?) throws {
+        guard let path = summaryJson else { return }
+        var object = summary.jsonObject
+        if let upload { object["upload"] = upload.jsonObject }
+        object["ok"] = error == nil && summary.inputErrors.isEmpty
+        if let error { object["error"] = "\(error)" }
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        guard FileManager.default.createFile(atPath: path, contents: data) else {
+            throw CleanExit.message("--summary-json \(path): cannot write it")
+        }
     }
 }

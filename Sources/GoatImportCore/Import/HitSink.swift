@@ -14,10 +14,10 @@ public struct LinePosition: Sendable, Equatable {
     }
 }
 
-/// Receives encoded hits. The importer appends one hit's JSON to `buffer` and then calls
-/// `didEncodeHit`, so a hit is written once, straight into its final place.
+/// Receives encoded hits. The importer asks for the buffer of the next hit, appends the hit's
+/// JSON to it and then calls `didEncodeHit`, so a hit is written once, straight into its final place.
 public protocol HitSink: AnyObject {
-    var buffer: ByteBuffer { get }
+    func bufferForNextHit(input: Int) -> ByteBuffer
     func didEncodeHit(at position: LinePosition) throws
     /// A line that produced no hit (filtered, malformed): progress a checkpoint may record.
     func didSkipLine(at position: LinePosition, reason: SkipReason) throws
@@ -34,6 +34,9 @@ extension HitSink {
 public final class NDJSONSink: HitSink {
     public let buffer = ByteBuffer(capacity: 1 << 20)
     private let fd: Int32
+
+    @inline(__always)
+    public func bufferForNextHit(input: Int) -> ByteBuffer { buffer }
 
     public init(fd: Int32 = STDOUT_FILENO) { self.fd = fd }
 

@@ -75,7 +75,6 @@ public final class Importer {
     private func consume(_ reader: LineReader, input: Int, name: String, into sink: HitSink,
                          summary: inout ImportSummary) throws {
         var pv = Pageview()
-        let out = sink.buffer
         while let line = try reader.next() {
             summary.lines += 1
             let position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
@@ -96,7 +95,7 @@ public final class Importer {
                 try sink.didSkipLine(at: position, reason: reason)
                 continue
             }
-            encoder.encode(line.base, pv, into: out)
+            encoder.encode(line.base, pv, into: sink.bufferForNextHit(input: input))
             summary.hits += 1
             try sink.didEncodeHit(at: position)
         }

@@ -1,0 +1,59 @@
+/// Collects encoded hits into batches and hands full ones to the uploader's queue.
+public final class BatchingSink: HitSink {
+    public let batchSize: Int
+    public let noSessions: Bool
+    private let queue: BatchQueue
+    private var current: Batch?
+
+    public init(queue: BatchQueue, batchSize: Int = 500, noSessions: Bool = false) {
+        self.queue = queue
+        self.batchSize = max(1, min(batchSize, 500))
+        self.noSessions = noSessions
+    }
+
+    private func batch(for input: Int) -> Batch {
+        if let current, current.input == input { return current }
+        let batch = Batch(input: input, noSessions: noSessions)
+        current = batch
+        return batch
+    }
+
+    /// The importer encodes straight into the batch body, after the separating comma.
+    public func bufferForNextHit(input: Int) -> ByteBuffer {
+        let batch = batch(for: input)
+        batch.willAppendHit()
+        return batch.body
+    }
+
+    public func didEncodeHit(at position: LinePosition) throws {
+        let batch = batch(for: position.input)
+        batch.didAppendHit(position)
+        if batch.hitCount >= batchSize { try ship(final: false) }
+    }
+
+    public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {
+        batch(for: position.input).didSkip(position)
+    }
+
+    public func didFinishInput(_ input: Int) throws {
+        if current == nil { current = Batch(input: input, noSessions: noSessions) }
+        try ship(final: true)
+    }
+
+    /// Sends what has been collected now (follow mode's low-traffic flush).
+    public func flush() throws {
+        if let current, current.hitCount > 0 || current.lastPosition != nil { try ship(final: false) }
+    }
+
+    public func finish() throws {
+        queue.close()
+    }
+
+    private func ship(final: Bool) throws {
+        guard let batch = current else { return }
+        current = nil
+        batch.isFinal = final
+        batch.close()
+        try queue.put(batch)
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import GoatImportCore
+
+/// Where the GoatCounter site is and how to authenticate: shared by every command that talks to it.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The GoatCounter site's URL, e.g. https://stats.example.com (its host selects the site).", valueName: "url"))
+    var site: String?
+
+    @Option(name: .long, help: ArgumentHelp("Read the API key from this file (mode 0600) instead of $GOATCOUNTER_API_KEY.", valueName: "path"))
+    var apiKeyFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for a reply before retrying.", valueName: "seconds"))
+    var timeout: Double = 60
+
+    func makeClient() throws -> GoatCounterClient {
+        guard let site else { throw ValidationError("--site is required: the GoatCounter site's URL") }
+        let url: URL
+        do { url = try GoatCounterClient.parseSite(site) } catch { throw ValidationError("\(error)") }
+        return GoatCounterClient(site: url, apiKey: try APIKey.load(file: apiKeyFile),
+                                 transport: URLSessionTransport(timeout: timeout))
+    }
+
+    /// `GET /api/v0/me`, turned into one clear line when it fails.
+    static func preflight(_ client: GoatCounterClient, needing permission: APIToken.Permissions?) throws -> MeResponse {
+        let me: MeResponse
+        do { me = try client.me() } catch let error as TransportError {
+            throw CleanExit.message("cannot reach \(client.site.absoluteString): \(error.message)")
+        } catch let error as APIError {
+            switch error.status {
+            case 401: throw CleanExit.message("\(client.site.absoluteString): the API key was refused (\(error.message))")
+            case 404, 405: throw CleanExit.message("\(client.site.absoluteString): no GoatCounter API there (\(error.status) on /api/v0/me); check --site")
+            case 429: throw CleanExit.message("\(client.site.absoluteString): rate limited; try again in \(error.message)")
+            default: throw CleanExit.message("\(client.site.absoluteString): \(error.status) \(error.message)")
+            }
+        } catch {
+            throw CleanExit.message("\(client.site.absoluteString): \(error)")
+        }
+        if let permission, !me.token.permissionSet.contains(permission) {
+            let have = APIToken.Permissions.names.filter { me.token.permissionSet.contains($0.0) }.map(\.1)
+            throw CleanExit.message("\(client.site.absoluteString): the API key \(me.token.name.map { "\"\($0)\" " } ?? "")cannot record pageviews (it may: \(have.isEmpty ? "nothing" : have.joined(separator: ", "))); create a key with the \"Record pageviews\" permission")
+        }
+        return me
+    }
+}
+
+/// A failure that is fully described by one line on stderr and exit status 1.
+enum CleanExit: Error {
+    case message(String)
+}
