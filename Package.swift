@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -24,7 +25,10 @@ let package = Package(
         ),
         .target(
             name: "GoatImportCore",
-            dependencies: ["CPCRE2", "CZlib"],
+            dependencies: [
+                "CPCRE2", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             // Dynamic exclusivity checks on the hot path's buffers cost ~20% of a dry run;
             // the parsing pipeline is single-threaded by construction.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]

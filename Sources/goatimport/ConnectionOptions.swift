@@ -18,7 +18,7 @@ struct ConnectionOptions: ParsableArguments {
         let url: URL
         do { url = try GoatCounterClient.parseSite(site) } catch { throw ValidationError("\(error)") }
         return GoatCounterClient(site: url, apiKey: try APIKey.load(file: apiKeyFile),
-                                 transport: URLSessionTransport(timeout: timeout))
+                                 transport: AsyncHTTPTransport(timeout: timeout))
     }
 
     /// `GET /api/v0/me`, turned into one clear line when it fails.

@@ -31,6 +31,9 @@ struct Import: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) for this many seconds.", valueName: "seconds"))
     var retryFor: Double = 600
 
+    @Option(name: .long, help: ArgumentHelp("First wait before a retry; it doubles (with jitter) up to a minute.", valueName: "seconds"))
+    var retryDelay: Double = 1
+
     @Option(name: .long, help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "path"))
     var summaryJson: String?
 
@@ -86,6 +89,7 @@ struct Import: ParsableCommand {
         let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize))
         var uploadOptions = Uploader.Options()
         uploadOptions.retryFor = retryFor
+        uploadOptions.backoff = Backoff(base: retryDelay, cap: max(60, retryDelay))
         let uploader = Uploader(client: client, options: uploadOptions, stop: stop) { event in
             progress.handle(event, inputs: inputs)
         }

@@ -9,7 +9,7 @@ public final class GoatCounterClient: @unchecked Sendable {
     private let apiKey: String
     private let transport: HTTPTransport
 
-    public init(site: URL, apiKey: String, transport: HTTPTransport = URLSessionTransport()) {
+    public init(site: URL, apiKey: String, transport: HTTPTransport = AsyncHTTPTransport()) {
         var base = site.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
         self.site = URL(string: base)!

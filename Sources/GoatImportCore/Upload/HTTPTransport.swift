@@ -1,7 +1,7 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 /// One HTTP exchange, without interpretation.
 public struct HTTPResponse: Sendable {
@@ -22,65 +22,77 @@ public struct HTTPResponse: Sendable {
 public struct TransportError: Error, CustomStringConvertible {
     public let url: String
     public let message: String
-    public let isTimeout: Bool
     public var description: String { "\(url): \(message)" }
 }
 
 /// Sends requests and waits for the reply. The importer's threads are plain threads, so the
-/// interface is synchronous; URLSession does the work (keep-alive, TLS verification, timeouts).
+/// interface is synchronous.
 public protocol HTTPTransport: AnyObject, Sendable {
     func send(method: String, url: URL, headers: [String: String], body: Data?) throws -> HTTPResponse
 }
 
-public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
-    private let session: URLSession
+/// async-http-client: keep-alive, connect and read timeouts, TLS verified against the system's
+/// roots, no redirects (a redirect from the API means a wrong URL, and following it would turn
+/// a POST into a GET).
+///
+/// FoundationNetworking's URLSession was tried first and dropped: on Linux it waits forever on a
+/// 401 that carries `WWW-Authenticate`, and sits out the whole timeout when a server closes a
+/// kept-alive connection without a reply.
+public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {
+    private let client: HTTPClient
+    private let timeout: TimeAmount
 
-    public init(timeout: TimeInterval = 60) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout * 2
-        configuration.httpMaximumConnectionsPerHost = 2
-        configuration.httpShouldUsePipelining = false
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
+    public init(timeout: Double = 60) {
+        self.timeout = .milliseconds(Int64(timeout * 1000))
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            // A short connect timeout: async-http-client retries a refused connection until it,
+            // and a wrong --site should fail at once.
+            timeout: .init(connect: .milliseconds(Int64(min(timeout, 3) * 1000)), read: .milliseconds(Int64(timeout * 1000))))
+        configuration.decompression = .disabled
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    deinit { session.invalidateAndCancel() }
+    deinit { try? client.syncShutdown() }
 
     public func send(method: String, url: URL, headers: [String: String], body: Data?) throws -> HTTPResponse {
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        request.httpBody = body
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<HTTPResponse, Error>!
-        let task = session.dataTask(with: request) { data, response, error in
-            if let error {
-                let nsError = error as NSError
-                result = .failure(TransportError(url: url.absoluteString, message: nsError.localizedDescription,
-                                                 isTimeout: nsError.code == NSURLErrorTimedOut))
-            } else if let http = response as? HTTPURLResponse {
-                var headers: [String: String] = [:]
-                for (key, value) in http.allHeaderFields {
-                    if let k = key as? String, let v = value as? String { headers[k.lowercased()] = v }
-                }
-                result = .success(HTTPResponse(status: http.statusCode, headers: headers, body: data ?? Data()))
-            } else {
-                result = .failure(TransportError(url: url.absoluteString, message: "no HTTP response", isTimeout: false))
-            }
-            done.signal()
+        var nioHeaders = HTTPHeaders()
+        for (name, value) in headers { nioHeaders.add(name: name, value: value) }
+        do {
+            let request = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method), headers: nioHeaders,
+                                                 body: body.map { .data($0) })
+            let response = try client.execute(request: request, deadline: .now() + timeout + .seconds(15)).wait()
+            var flat: [String: String] = [:]
+            for (name, value) in response.headers { flat[name.lowercased()] = value }
+            let data = response.body.map { Data($0.readableBytesView) } ?? Data()
+            return HTTPResponse(status: Int(response.status.code), headers: flat, body: data)
+        } catch let error as HTTPClientError {
+            throw TransportError(url: url.absoluteString, message: Self.describe(error))
+        } catch let error as TransportError {
+            throw error
+        } catch {
+            throw TransportError(url: url.absoluteString, message: Self.describe(error))
         }
-        task.resume()
-        done.wait()
-        return try result.get()
     }
 
-    /// A redirect from the API means a wrong URL; following it would turn a POST into a GET.
-    private final class NoRedirects: NSObject, URLSessionTaskDelegate {
-        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
-            completionHandler(nil)
+    /// NIO's errors name the syscall; users want the reason.
+    static func describe(_ error: Error) -> String {
+        let text = "\(error)"
+        for (needle, message) in [("Connection refused", "connection refused"), ("No route to host", "no route to host"),
+                                  ("Network is unreachable", "network unreachable"), ("Name or service not known", "unknown host name"),
+                                  ("NXDOMAIN", "unknown host name"), ("certificate", "TLS certificate not trusted (\(text))"),
+                                  ("handshake", "TLS handshake failed (\(text))")] where text.contains(needle) {
+            return message
+        }
+        return text
+    }
+
+    static func describe(_ error: HTTPClientError) -> String {
+        switch error {
+        case .readTimeout, .deadlineExceeded: return "no reply in time"
+        case .connectTimeout: return "connection timed out"
+        case .remoteConnectionClosed: return "the server closed the connection without a reply"
+        default: return describe(error as Error)
         }
     }
 }

@@ -1,0 +1,450 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Follows one log path (e.g. `/var/log/nginx/access.log`) across rotations, handing out
+/// complete lines in order, each with the identity of the file it came from and a checkpoint
+/// to store once the line has been acknowledged (uploaded).
+///
+/// - Starts at the stored checkpoint of the file's identity (after verifying its tail hash;
+///   a mismatch means copytruncate or a reused inode, and the file is read from 0), else at
+///   `Options.from` on a first run (the state has never recorded this path), else at 0 (the
+///   file is new since the last run).
+/// - A partial last line waits for its newline.
+/// - Rename rotation (the path now names another inode): the old descriptor is read until it
+///   has been quiet for `gracePeriod` counted from when the rotation was noticed (the server
+///   keeps writing to it until it reopens its logs), then the new file is read from 0 (or its
+///   checkpoint). A line written to the old file after that is lost.
+/// - Copytruncate (same inode, size below the read position, or a different first line): the
+///   file is read again from 0. Lines not yet read when the file was truncated are looked
+///   for in a sibling copy with the same identity (`access.log.1`) and read from there first.
+///   Lines written between logrotate's copy and its truncate exist in neither file and are
+///   lost: copytruncate has that window whatever the reader does.
+/// - Sleeps on inotify (or polls every `pollInterval` without it); `stop()` wakes it from
+///   another thread. Not otherwise thread-safe: call `next` from one thread.
+public final class FileFollower {
+    public enum StartPosition: Sendable, Equatable {
+        case beginning, end
+    }
+
+    public struct Options {
+        /// Where to start in a file without checkpoint on a first run.
+        public var from: StartPosition = .end
+        /// How long a rotated-away file must be quiet before switching to the new file.
+        public var gracePeriod: Double = 5
+        /// Re-check interval without inotify.
+        public var pollInterval: Double = 0.5
+        /// Re-check interval with inotify, in case an event was missed.
+        public var safetyInterval: Double = 2
+        public var useInotify = true
+        public var maxLineLength = 64 * 1024
+        public var readSize = 256 * 1024
+        /// Look for the copy of a copytruncated file among its siblings.
+        public var readCopytruncateCopies = true
+        /// Monotonic seconds; tests inject a manual clock to drive the grace period.
+        public var clock: () -> Double = FileFollower.monotonicSeconds
+        public init() {}
+    }
+
+    /// One complete line. `line` is a view into the reader's buffer, valid until the next call.
+    public struct FollowedLine {
+        public let line: Line
+        public let identity: FileFingerprint
+        /// The path the file was opened under (it may have been renamed since).
+        public let path: String
+        /// What to store once this line is acknowledged.
+        public let checkpoint: Checkpoint
+        public var endOffset: Int64 { checkpoint.offset }
+        public var lineNumber: Int { checkpoint.line }
+        /// The line's bytes (without newline), copied.
+        public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: line.base, count: line.count)) }
+    }
+
+    public let path: String
+    public let options: Options
+    private let store: CheckpointStore?
+    private let watcher: FileWatcher
+    private var backlog: [Reading] = []
+    private var current: Reading?
+    private var openedLive = false
+    private var liveAfterBacklog: Reading?
+    private let stopLock = NSLock()
+    private var stopped = false
+    /// Lines over `maxLineLength` skipped so far.
+    public private(set) var tooLongLines = 0
+    /// Rotations and truncations noticed (for logs and tests).
+    public private(set) var events: [String] = []
+
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// - Parameters:
+    ///   - store: checkpoints to resume from (only read; the caller updates it with the
+    ///     checkpoints of acknowledged lines).
+    ///   - backlog: rotated files to read first, oldest first (see `CatchUp.plan`).
+    public init(path: String, store: CheckpointStore?, options: Options = Options(), backlog: [CatchUpItem] = []) {
+        self.path = path
+        self.store = store
+        self.options = options
+        watcher = FileWatcher(useInotify: options.useInotify)
+        self.backlog = backlog.map { Reading(item: $0, follower: self) }
+        // Open the live file now, so that `from: .end` means the end as of creating the
+        // follower, and so that a rotation while the backlog is read does not skip it (its
+        // descriptor is drained like any rotated file). An error other than a missing file
+        // is thrown by the first `next`.
+        if let first = backlog.first {
+            liveAfterBacklog = try? makeLive()
+            watcher.watch(file: first.path)
+        } else {
+            current = try? makeLive()
+            watcher.watch(file: path)
+        }
+    }
+
+    /// Whether inotify is in use (false: polling).
+    public var usesInotify: Bool { watcher.usesInotify }
+
+    /// Makes `next` return nil now and from then on; callable from any thread.
+    public func stop() {
+        stopLock.lock()
+        stopped = true
+        stopLock.unlock()
+        watcher.wake()
+    }
+
+    public var isStopped: Bool {
+        stopLock.lock()
+        defer { stopLock.unlock() }
+        return stopped
+    }
+
+    /// The next complete line, waiting up to `timeout` seconds for one; nil on timeout (flush
+    /// what you have) or after `stop()`. `timeout: 0` reads what is there without sleeping.
+    public func next(timeout: Double) throws -> FollowedLine? {
+        let deadline = options.clock() + max(0, timeout)
+        while true {
+            if isStopped { return nil }
+            if let line = try readLine() { return line }
+            if try checkFiles() { continue }
+            let now = options.clock()
+            if now >= deadline {
+                watcher.wait(seconds: 0)   // drain pending events
+                return nil
+            }
+            var wait = min(deadline - now, watcher.usesInotify ? options.safetyInterval : options.pollInterval)
+            if let r = current, let quietSince = r.quietSince {
+                wait = min(wait, max(0.01, quietSince + options.gracePeriod - now))
+            }
+            watcher.wait(seconds: wait)
+        }
+    }
+
+    // MARK: - Reading
+
+    private func readLine() throws -> FollowedLine? {
+        guard let r = current else { return nil }
+        let before = r.raw.position
+        let tooLongBefore = r.reader.tooLongLines
+        let got = try r.reader.next()
+        if r.raw.position != before { r.lastData = options.clock() }
+        if r.reader.tooLongLines != tooLongBefore {
+            tooLongLines += r.reader.tooLongLines - tooLongBefore
+            r.ringValid = false
+        }
+        guard let line = got else { return nil }
+        if r.isLive, let id = r.identity, r.raw.position != r.verifiedPosition {
+            // New data: make sure the file still is the one we think (truncated and rewritten
+            // past our position between two checks, or while the backlog was read).
+            if try r.file.fingerprint() != id {
+                try restart(r, reason: "rewritten")
+                return try readLine()
+            }
+            r.verifiedPosition = r.raw.position
+        }
+        if r.identity == nil {
+            r.identity = try r.file.fingerprint()
+            guard r.identity != nil else {
+                // Truncated under us between the read and now: start over.
+                try restart(r, reason: "truncated")
+                return try readLine()
+            }
+        }
+        let tail = r.absorb(line)
+        r.emittedOffset = line.endOffset
+        r.emittedLine = r.baseLine + line.number
+        let checkpoint = Checkpoint(fingerprint: r.identity!, offset: line.endOffset, tail: tail,
+                                    line: r.baseLine + line.number, path: r.file.path)
+        return FollowedLine(line: line, identity: r.identity!, path: r.file.path, checkpoint: checkpoint)
+    }
+
+    /// At the end of the current file: switch files or restart when the file system says so.
+    /// Returns true when something changed and reading should be tried again.
+    private func checkFiles() throws -> Bool {
+        guard let r = current else {
+            if !backlog.isEmpty {
+                current = backlog.removeFirst()
+                watcher.watch(file: current!.file.path)
+                return true
+            }
+            if let live = liveAfterBacklog {
+                liveAfterBacklog = nil
+                current = live
+                watcher.watch(file: live.file.path)
+                return true
+            }
+            return try openLive()
+        }
+        let now = options.clock()
+        if !r.isLive {
+            // A rotated file: done when it cannot grow (gzip, copy) or has been quiet long enough.
+            if r.quietSince == nil { r.quietSince = now }
+            if r.static || now - max(r.lastData, r.quietSince!) >= options.gracePeriod {
+                events.append("done \(r.file.path)")
+                current = nil
+                return true
+            }
+            return false
+        }
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        if exists && UInt64(st.st_dev) == r.file.device && UInt64(st.st_ino) == r.file.inode {
+            // Same file: truncated?
+            if Int64(st.st_size) < r.raw.position {
+                try restart(r, reason: "truncated")
+                return true
+            }
+            if let id = r.identity, Int64(st.st_size) > 0 {
+                let now = try r.file.fingerprint()
+                if now != id {
+                    try restart(r, reason: "rewritten")
+                    return true
+                }
+            }
+            return false
+        }
+        // Renamed or deleted: drain the old descriptor, then move on once a new file exists.
+        if r.quietSince == nil {
+            r.quietSince = now
+            events.append("rotated \(path)")
+        }
+        if exists && now - max(r.lastData, r.quietSince!) >= options.gracePeriod {
+            current = nil
+            return try openLive()
+        }
+        return false
+    }
+
+    private func openLive() throws -> Bool {
+        guard let r = try makeLive() else { return false }
+        watcher.watch(file: path)
+        current = r
+        return true
+    }
+
+    /// Opens the file now at `path`, positioned per its checkpoint or the start rules; nil
+    /// when there is no file.
+    private func makeLive() throws -> Reading? {
+        let file: LogFile
+        do { file = try LogFile(path: path) } catch let error as SystemError where error.errno == ENOENT {
+            return nil
+        }
+        let identity = try file.fingerprint()
+        var start: Int64 = 0
+        var line = 0
+        var verifiedTail: [UInt8]?
+        if let identity, let cp = store?.checkpoint(for: identity), cp.offset > 0 {
+            if let tail = try Reading.verify(file: file, offset: cp.offset, tail: cp.tail) {
+                start = cp.offset
+                line = cp.line
+                verifiedTail = tail
+            } else {
+                events.append("tail mismatch \(path)")
+            }
+        } else if !openedLive && options.from == .end && !(store?.hasEntry(forPath: path) ?? false) && !file.isGzip {
+            start = try file.offsetAfterLastNewline()
+        }
+        openedLive = true
+        let r = Reading(file: file, identity: identity, start: start, baseLine: line, live: true, follower: self)
+        r.setTail(verifiedTail, at: start)
+        return r
+    }
+
+    private func restart(_ r: Reading, reason: String) throws {
+        events.append("\(reason) \(path)")
+        let emitted = r.emittedOffset
+        let oldIdentity = r.identity
+        let oldTail = r.ringValid ? TailCheck.hash(r.ring) : nil
+        let fresh = Reading(file: r.file, identity: nil, start: 0, baseLine: 0, live: true, follower: self)
+        fresh.identity = try r.file.fingerprint()
+        current = fresh
+        // copytruncate: the lines we had not read yet may be in the copy.
+        if options.readCopytruncateCopies, let id = oldIdentity, let tail = oldTail,
+           let copy = try findCopy(of: id, after: emitted, tail: tail) {
+            copy.baseLine = r.emittedLine
+            backlog.insert(copy, at: 0)
+            backlog.append(fresh)
+            current = nil
+        }
+    }
+
+    private func findCopy(of identity: FileFingerprint, after offset: Int64, tail: String) throws -> Reading? {
+        for candidate in CatchUp.siblings(of: path) {
+            guard let file = try? LogFile(path: candidate), (try? file.fingerprint()) == identity else { continue }
+            if file.isGzip {
+                // Already compressed: decompress and skip (the tail is checked on the way).
+                let item = CatchUpItem(path: candidate, identity: identity, startOffset: offset, startLine: 0, tail: tail, file: file)
+                let r = Reading(item: item, follower: self)
+                guard r.reader.offset == offset else { continue }
+                events.append("copy \(candidate)")
+                return r
+            }
+            guard file.size() > offset,
+                  let t = try Reading.verify(file: file, offset: offset, tail: tail) else { continue }
+            events.append("copy \(candidate)")
+            let r = Reading(file: file, identity: identity, start: offset, baseLine: 0, live: false, follower: self)
+            r.static = true
+            r.setTail(t, at: offset)
+            return r
+        }
+        return nil
+    }
+
+    // MARK: - One file being read
+
+    final class Reading {
+        let file: LogFile
+        let raw: PreadSource
+        let reader: LineReader
+        var identity: FileFingerprint?
+        var baseLine: Int
+        let isLive: Bool
+        /// Cannot grow: switch away at its end without waiting.
+        var `static`: Bool
+        var lastData: Double
+        /// When the file stopped being the live file (rotation noticed, or backlog opened).
+        var quietSince: Double?
+        /// The ≤64 bytes before `ringEnd`, for tail hashes.
+        var ring: [UInt8] = []
+        var ringEnd: Int64 = 0
+        var ringValid = false
+        /// Offset and line number past the last line handed out.
+        var emittedOffset: Int64
+        var emittedLine: Int
+        /// Read position at which the identity was last checked.
+        var verifiedPosition: Int64
+
+        init(file: LogFile, identity: FileFingerprint?, start: Int64, baseLine: Int, live: Bool,
+             follower: FileFollower, source: ByteSource? = nil, raw: PreadSource? = nil) {
+            self.file = file
+            self.identity = identity
+            self.baseLine = baseLine
+            isLive = live
+            `static` = file.isGzip
+            let raw = raw ?? PreadSource(fd: file.fd, name: file.path, position: start)
+            self.raw = raw
+            emittedOffset = start
+            emittedLine = baseLine
+            verifiedPosition = raw.position
+            reader = LineReader(source: source ?? raw, readSize: follower.options.readSize,
+                                maxLineLength: follower.options.maxLineLength,
+                                emitPartialLineAtEOF: false, startOffset: start)
+            lastData = follower.options.clock()
+            if !live { quietSince = lastData }
+        }
+
+        /// A backlog file from the catch-up plan, positioned at its start offset (verified).
+        convenience init(item: CatchUpItem, follower: FileFollower) {
+            let file = item.file
+            if !file.isGzip {
+                var tail: [UInt8]?
+                if item.startOffset > 0 { tail = (try? Reading.verify(file: file, offset: item.startOffset, tail: item.tail)) ?? nil }
+                let ok = item.startOffset == 0 || tail != nil
+                self.init(file: file, identity: item.identity, start: ok ? item.startOffset : 0,
+                          baseLine: ok ? item.startLine : 0, live: false, follower: follower)
+                setTail(tail, at: ok ? item.startOffset : 0)
+                return
+            }
+            // gzip: decompress and skip to the offset, checking the tail on the way.
+            let raw = PreadSource(fd: file.fd, name: file.path)
+            var source: ByteSource = GzipSource(inner: raw)
+            var start: Int64 = 0
+            var tail: [UInt8]?
+            if item.startOffset > 0 {
+                let skipped = try? LogFile.skip(source, to: item.startOffset)
+                if let skipped, item.tail.isEmpty || TailCheck.hash(skipped) == item.tail {
+                    start = item.startOffset
+                    tail = skipped
+                } else {
+                    raw.rewind()
+                    source = GzipSource(inner: raw)
+                }
+            }
+            self.init(file: file, identity: item.identity, start: start, baseLine: start > 0 ? item.startLine : 0,
+                      live: false, follower: follower, source: source, raw: raw)
+            setTail(tail, at: start)
+        }
+
+        func setTail(_ bytes: [UInt8]?, at offset: Int64) {
+            if offset == 0 {
+                ring = []; ringEnd = 0; ringValid = true
+            } else if let bytes {
+                ring = bytes; ringEnd = offset; ringValid = true
+            } else {
+                ringValid = false
+            }
+        }
+
+        /// The bytes before `offset` when their hash is `tail` (nil: mismatch or too short).
+        static func verify(file: LogFile, offset: Int64, tail: String) throws -> [UInt8]? {
+            let start = max(0, offset - Int64(TailCheck.length))
+            if file.isGzip {
+                guard let bytes = try LogFile.skip(file.stream(), to: offset) else { return nil }
+                return tail.isEmpty || TailCheck.hash(bytes) == tail ? bytes : nil
+            }
+            var bytes = [UInt8](repeating: 0, count: Int(offset - start))
+            guard try file.readFully(&bytes, at: start) == bytes.count else { return nil }
+            return tail.isEmpty || TailCheck.hash(bytes) == tail ? bytes : nil
+        }
+
+        /// Adds a line's raw bytes (content, `\r`, `\n`) to the tail ring; returns the tail hash.
+        func absorb(_ line: Line) -> String {
+            // The reader trims a `\r` before the newline; the bytes are still in its buffer.
+            let rawCount = line.count + (line.base[line.count] == 0x0D ? 2 : 1)
+            let lineStart = line.endOffset - Int64(rawCount)
+            if !ringValid || lineStart != ringEnd {
+                // A gap (skipped long line): read the bytes before this line again.
+                ring = []
+                ringValid = true
+                if lineStart > 0 {
+                    if !file.isGzip {
+                        let start = max(0, lineStart - Int64(TailCheck.length))
+                        var bytes = [UInt8](repeating: 0, count: Int(lineStart - start))
+                        if (try? file.readFully(&bytes, at: start)) == bytes.count { ring = bytes } else { ringValid = false }
+                    } else {
+                        ringValid = false
+                    }
+                }
+            }
+            let bytes = UnsafeBufferPointer(start: line.base, count: rawCount)
+            if rawCount >= TailCheck.length {
+                ring = Array(bytes[(rawCount - TailCheck.length)...])
+            } else {
+                ring.append(contentsOf: bytes)
+                if ring.count > TailCheck.length { ring.removeFirst(ring.count - TailCheck.length) }
+            }
+            ringEnd = line.endOffset
+            // Unknown tail (gzip after a skipped long line): an empty tail is not checked.
+            let valid = ringValid || rawCount >= TailCheck.length || ring.count >= TailCheck.length
+            ringValid = valid
+            return valid ? TailCheck.hash(ring) : ""
+        }
+    }
+}
+
+extension PreadSource {
+    func rewind() { position = 0 }
+}
