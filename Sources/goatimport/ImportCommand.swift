@@ -37,6 +37,12 @@ struct Import: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "path"))
     var summaryJson: String?
 
+    @Option(name: .long, help: ArgumentHelp("State file with each log's checkpoint (default: $STATE_DIRECTORY/state.json under systemd, else $XDG_STATE_HOME/goatimport/state.json).", valueName: "path"))
+    var state: String?
+
+    @Flag(name: .long, help: "Keep no checkpoints: send everything given, every time.")
+    var noState = false
+
     @Flag(name: .shortAndLong, help: "Show each malformed line with file:line on stderr.")
     var verbose = false
 
@@ -67,9 +73,9 @@ struct Import: ParsableCommand {
         }
         options.onInputError = { printError("goatimport: error: \($0)") }
         do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
-        let importer = try Importer(options: options)
 
         if dryRun {
+            let importer = try Importer(options: options)
             let summary = try importer.run(inputs: inputs, into: NDJSONSink())
             report(summary, nil)
             try writeSummaryJSON(summary, nil, error: nil)
@@ -79,6 +85,24 @@ struct Import: ParsableCommand {
 
         let client = try connection.makeClient()
         _ = try ConnectionOptions.preflight(client, needing: .count)
+
+        // Checkpoints: resume each file where the server last acknowledged it.
+        var keeper: CheckpointKeeper?
+        if !noState {
+            let path = state ?? CheckpointStore.defaultPath()
+            do {
+                let store = try CheckpointStore(path: path)
+                try store.lock()
+                let k = try CheckpointKeeper(store: store, inputs: inputs)
+                options.startPositions = try k.startPositions()
+                options.emitPartialLastLine = false
+                for note in k.notes { printError("goatimport: \(note)") }
+                keeper = k
+            } catch let error as CheckpointError {
+                throw CleanExit.message("\(error)")
+            }
+        }
+        let importer = try Importer(options: options)
 
         let stop = StopSignal()
         let queue = BatchQueue(capacity: 4)
@@ -92,6 +116,11 @@ struct Import: ParsableCommand {
         uploadOptions.backoff = Backoff(base: retryDelay, cap: max(60, retryDelay))
         let uploader = Uploader(client: client, options: uploadOptions, stop: stop) { event in
             progress.handle(event, inputs: inputs)
+        }
+        if let keeper {
+            uploader.onAcknowledged = { batch in
+                if let last = batch.lastPosition { try keeper.acknowledged(last) }
+            }
         }
 
         let signals = SignalHandlers { signal in

@@ -9,9 +9,12 @@ struct UploadTests {
     let example = TestPaths.root.appendingPathComponent("examples/access.log").path
     let nginx = TestPaths.fixture("nginx/combined.log")
 
+    /// A fresh state directory for each run: these tests are about one run each.
     func env(_ key: String = "test-key") -> [String: String] {
         var e = ProcessInfo.processInfo.environment
         e["GOATCOUNTER_API_KEY"] = key
+        e["XDG_STATE_HOME"] = TestPaths.tempDir().path
+        e["STATE_DIRECTORY"] = nil
         return e
     }
 
@@ -124,7 +127,7 @@ struct UploadTests {
         let closed = try run(bin, ["--site", "http://127.0.0.1:9", example], environment: env())
         #expect(closed.status == 1)
         #expect(closed.stderr.contains("cannot reach http://127.0.0.1:9"))
-        var noKey = ProcessInfo.processInfo.environment
+        var noKey = env()
         noKey["GOATCOUNTER_API_KEY"] = nil
         let missing = try run(bin, ["--site", server.url, example], environment: noKey)
         #expect(missing.status != 0 && missing.stderr.contains("GOATCOUNTER_API_KEY"))
@@ -137,7 +140,7 @@ struct UploadTests {
         FileManager.default.createFile(atPath: keyFile, contents: Data("test-key\n".utf8), attributes: [.posixPermissions: 0o600])
         let summaryFile = dir.appendingPathComponent("summary.json").path
         let server = try TestServer(["--ratelimit", "api-count:none", "--ratelimit", "api:none"])
-        var e = ProcessInfo.processInfo.environment
+        var e = env()
         e["GOATCOUNTER_API_KEY"] = nil
         let r = try run(bin, ["--site", server.url, "--api-key-file", keyFile, "--summary-json", summaryFile, nginx], environment: e)
         #expect(r.status == 0, "\(r.stderr)")

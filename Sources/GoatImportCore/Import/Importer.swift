@@ -12,6 +12,12 @@ public final class Importer {
         public var onMalformed: ((String, Int, String, String) -> Void)?
         /// Called with a fatal-for-this-file input error (the import goes on with the next file).
         public var onInputError: ((String) -> Void)?
+        /// Where to start each input (by index): a checkpoint's offset and line. The bytes before
+        /// the offset are skipped (decompressed and dropped for gzip).
+        public var startPositions: [Int: (offset: Int64, line: Int)] = [:]
+        /// With checkpoints a last line without its newline may still be being written: leave it
+        /// for the next run instead of sending half a line.
+        public var emitPartialLastLine = true
         public init(format: LogFormat) { self.format = format }
     }
 
@@ -48,20 +54,26 @@ public final class Importer {
             summary.files += 1
             do {
                 let source = try InputOpener.open(path: path)
+                let start = options.startPositions[index] ?? (0, 0)
+                if start.offset > 0 { try Self.skip(source, bytes: start.offset) }
                 // Decompression runs one chunk ahead on its own thread.
                 let reader = LineReader(source: source is GzipSource ? PrefetchSource(inner: source) : source,
-                                        maxLineLength: options.maxLineLength)
+                                        maxLineLength: options.maxLineLength, emitPartialLineAtEOF: options.emitPartialLastLine,
+                                        startOffset: start.offset, startLine: start.line)
                 do {
                     try consume(reader, input: index, name: path, into: sink, summary: &summary)
                 } catch let error as GzipError {
                     summary.inputErrors.append(error.description)
                     options.onInputError?(error.description)
                 }
-                summary.bytes += reader.offset
+                summary.bytes += reader.offset - start.offset
                 summary[.tooLong] += reader.tooLongLines
                 summary.lines += reader.tooLongLines
                 try sink.didFinishInput(index)
             } catch let error as SystemError {
+                summary.inputErrors.append(error.description)
+                options.onInputError?(error.description)
+            } catch let error as SkipError {
                 summary.inputErrors.append(error.description)
                 options.onInputError?(error.description)
             }
@@ -99,6 +111,25 @@ public final class Importer {
             summary.hits += 1
             try sink.didEncodeHit(at: position)
         }
+    }
+
+    /// Moves a fresh source past `bytes` bytes: a seek for plain files, read-and-drop otherwise.
+    static func skip(_ source: ByteSource, bytes: Int64) throws {
+        var remaining = bytes
+        if let prefixed = source as? PrefixedSource, prefixed.seek(to: bytes) { return }
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { scratch.deallocate() }
+        while remaining > 0 {
+            let n = try source.read(into: scratch, capacity: Int(min(remaining, 1 << 20)))
+            if n == 0 { throw SkipError(file: source.name, offset: bytes) }
+            remaining -= Int64(n)
+        }
+    }
+
+    public struct SkipError: Error, CustomStringConvertible {
+        public let file: String
+        public let offset: Int64
+        public var description: String { "\(file): shorter than its checkpoint (\(offset) bytes); was it truncated?" }
     }
 
     static func text(_ line: Line) -> String {

@@ -72,6 +72,15 @@ public final class PrefixedSource: ByteSource {
 
     public var name: String { inner.name }
 
+    /// Seeks a plain file (not stdin) to an absolute offset; false when it cannot.
+    func seek(to offset: Int64) -> Bool {
+        guard let file = inner as? FileSource, file.name != "-", lseek(file.fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+            return false
+        }
+        prefixOffset = prefix.count
+        return true
+    }
+
     public func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
         if prefixOffset < prefix.count {
             let n = min(capacity, prefix.count - prefixOffset)

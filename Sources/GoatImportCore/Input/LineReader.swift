@@ -39,7 +39,7 @@ public final class LineReader {
     private var sawEOF = false
 
     public init(source: ByteSource, readSize: Int = 1 << 20, maxLineLength: Int = 64 * 1024,
-                emitPartialLineAtEOF: Bool = true, startOffset: Int64 = 0) {
+                emitPartialLineAtEOF: Bool = true, startOffset: Int64 = 0, startLine: Int = 0) {
         self.source = source
         self.readSize = readSize
         self.maxLineLength = max(maxLineLength, 16)
@@ -48,6 +48,7 @@ public final class LineReader {
         self.buffer = .allocate(capacity: capacity)
         self.bufferOffset = startOffset
         self.offset = startOffset
+        self.lineNumber = startLine
     }
 
     deinit { buffer.deallocate() }

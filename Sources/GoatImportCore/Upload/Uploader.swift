@@ -48,6 +48,9 @@ public final class Uploader {
     public private(set) var summary = UploadSummary()
     private let stop: StopSignal
     private let onEvent: (Event) -> Void
+    /// Called on this thread after each acknowledged batch, in order: where checkpoints move.
+    /// An error stops the run (a checkpoint that cannot be saved must not be ignored).
+    public var onAcknowledged: ((Batch) throws -> Void)?
 
     public init(client: GoatCounterClient, options: Options = Options(), stop: StopSignal, onEvent: @escaping (Event) -> Void = { _ in }) {
         self.client = client
@@ -66,6 +69,7 @@ public final class Uploader {
                 guard try send(batch) else { return }   // stopped while waiting: not sent, not acknowledged
             }
             if let last = batch.lastPosition { summary.lastAcknowledged = (last.input, last.line) }
+            try onAcknowledged?(batch)
             onEvent(.acknowledged(batch, summary))
         }
     }
