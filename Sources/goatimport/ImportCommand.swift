@@ -3,6 +3,14 @@ import Dispatch
 import Foundation
 import GoatImportCore
 
+/// Input names by index, written by the parsing thread and read by the uploader's.
+final class NameTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names: [Int: String] = [:]
+    func set(_ index: Int, _ name: String) { lock.lock(); names[index] = name; lock.unlock() }
+    func get(_ index: Int) -> String { lock.lock(); defer { lock.unlock() }; return names[index] ?? "?" }
+}
+
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
@@ -43,6 +51,12 @@ struct Import: ParsableCommand {
     @Flag(name: .long, help: "Keep no checkpoints: send everything given, every time.")
     var noState = false
 
+    @Flag(name: .long, help: "Keep following the log (one live path, e.g. /var/log/nginx/access.log) across rotations, until SIGTERM.")
+    var follow = false
+
+    @Option(name: .long, help: ArgumentHelp("With --follow and no checkpoint yet: start at the beginning of the log or at its end.", valueName: "beginning|end"))
+    var from: String = "beginning"
+
     @Flag(name: .shortAndLong, help: "Show each malformed line with file:line on stderr.")
     var verbose = false
 
@@ -52,6 +66,14 @@ struct Import: ParsableCommand {
             throw ValidationError("nothing to do: pass --site URL to send hits to GoatCounter, or --dry-run to print them")
         }
         if batchSize < 1 || batchSize > 500 { throw ValidationError("--batch-size must be between 1 and 500") }
+        if from != "beginning" && from != "end" { throw ValidationError("--from must be beginning or end") }
+        if follow {
+            if dryRun { throw ValidationError("--follow sends hits; it cannot be combined with --dry-run") }
+            if noState { throw ValidationError("--follow needs its state file; drop --no-state") }
+            if files.count != 1 || files[0] == "-" {
+                throw ValidationError("--follow takes one live log path (its rotated files are found beside it), not \(files.count == 1 ? "standard input" : "\(files.count) files")")
+            }
+        }
     }
 
     func run() throws {
@@ -85,6 +107,7 @@ struct Import: ParsableCommand {
 
         let client = try connection.makeClient()
         _ = try ConnectionOptions.preflight(client, needing: .count)
+        if follow { return try runFollow(client: client, options: options, format: format) }
 
         // Checkpoints: resume each file where the server last acknowledged it.
         var keeper: CheckpointKeeper?
@@ -161,6 +184,82 @@ struct Import: ParsableCommand {
         if let importError { throw importError }
         if stop.isStopped { return }
         if !importSummary.inputErrors.isEmpty { throw ExitCode(1) }
+    }
+
+    /// `--follow`: catch up from the checkpoint (rotated files first), then follow the live log
+    /// until SIGTERM; retries never give up, checkpoints move with every acknowledgement.
+    private func runFollow(client: GoatCounterClient, options: Importer.Options, format: LogFormat) throws {
+        let live = files[0]
+        let store: CheckpointStore
+        let follower: FileFollower
+        do {
+            store = try CheckpointStore(path: state ?? CheckpointStore.defaultPath())
+            try store.lock()
+            let start: FileFollower.StartPosition = from == "end" ? .end : .beginning
+            var followerOptions = FileFollower.Options()
+            followerOptions.from = start
+            followerOptions.maxLineLength = options.maxLineLength
+            let backlog = try CatchUp.plan(livePath: live, store: store, from: start)
+            follower = FileFollower(path: live, store: store, options: followerOptions, backlog: backlog)
+        } catch let error as CheckpointError {
+            throw CleanExit.message("\(error)")
+        }
+        let importer = try Importer(options: options)
+        let stop = StopSignal()
+        let queue = BatchQueue(capacity: 4)
+        let sink = BatchingSink(queue: queue, batchSize: batchSize, noSessions: !(try format.fields().contains(.userAgent)))
+        var uploadOptions = Uploader.Options()
+        uploadOptions.retryFor = nil
+        uploadOptions.backoff = Backoff(base: retryDelay, cap: max(60, retryDelay))
+        let names = NameTable()
+        importer.onNewInput = { index, path in names.set(index, path) }
+        var lastLog = Date()
+        let uploader = Uploader(client: client, options: uploadOptions, stop: stop) { event in
+            switch event {
+            case .hitRejected(let input, let line, let message):
+                printError("goatimport: \(names.get(input)):\(line): the server rejected the hit: \(message)")
+            case .waiting(let seconds, let reason) where seconds >= 5:
+                printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason))
+            case .acknowledged(_, let summary) where Date().timeIntervalSince(lastLog) >= 60:
+                lastLog = Date()
+                printError("goatimport: \(summary.sent) hits sent")
+            default: break
+            }
+        }
+        uploader.onAcknowledged = { batch in
+            guard let checkpoint = batch.checkpoint else { return }
+            store.update(checkpoint)
+            try store.save()
+        }
+        let signals = SignalHandlers { signal in
+            printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
+            stop.stop()
+            follower.stop()
+            queue.cancel()
+        }
+        defer { signals.cancel() }
+
+        let parsed = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var summary = ImportSummary()
+        nonisolated(unsafe) var followError: Error?
+        let parser = Thread {
+            do { summary = try importer.follow(follower, into: sink, stop: stop) } catch is BatchQueue.Cancelled {
+            } catch { followError = error; queue.close() }
+            parsed.signal()
+        }
+        parser.name = "goatimport-follow"
+        parser.start()
+        var uploadError: Error?
+        do { try uploader.run(queue) } catch { uploadError = error }
+        stop.stop()
+        follower.stop()
+        parsed.wait()
+        report(summary, uploader.summary)
+        try writeSummaryJSON(summary, uploader.summary, error: uploadError ?? followError)
+        if let error = uploadError ?? followError {
+            printError("goatimport: error: \(error)")
+            throw ExitCode(1)
+        }
     }
 
     private func report(_ summary: ImportSummary, _ upload: UploadSummary?) {

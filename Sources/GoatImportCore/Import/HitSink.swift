@@ -17,7 +17,7 @@ public struct LinePosition: Sendable, Equatable {
 /// Receives encoded hits. The importer asks for the buffer of the next hit, appends the hit's
 /// JSON to it and then calls `didEncodeHit`, so a hit is written once, straight into its final place.
 public protocol HitSink: AnyObject {
-    func bufferForNextHit(input: Int) -> ByteBuffer
+    func bufferForNextHit(input: Int) throws -> ByteBuffer
     func didEncodeHit(at position: LinePosition) throws
     /// A line that produced no hit (filtered, malformed): progress a checkpoint may record.
     func didSkipLine(at position: LinePosition, reason: SkipReason) throws

@@ -88,30 +88,82 @@ public final class Importer {
                          summary: inout ImportSummary) throws {
         var pv = Pageview()
         while let line = try reader.next() {
-            summary.lines += 1
-            let position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
-            guard parser.parse(line.base, line.count, into: fields) else {
-                summary[.malformed] += 1
-                options.onMalformed?(name, line.number, "does not match the format", Self.text(line))
-                try sink.didSkipLine(at: position, reason: .malformed)
-                continue
-            }
-            if let problem = builder.build(line.base, fields, into: &pv) {
-                summary[.malformed] += 1
-                options.onMalformed?(name, line.number, problem.rawValue, Self.text(line))
-                try sink.didSkipLine(at: position, reason: .malformed)
-                continue
-            }
-            if let reason = filter.check(line.base, pv, hasUserAgentField: hasUserAgentField) {
-                summary[reason] += 1
-                try sink.didSkipLine(at: position, reason: reason)
-                continue
-            }
-            encoder.encode(line.base, pv, into: sink.bufferForNextHit(input: input))
-            summary.hits += 1
-            try sink.didEncodeHit(at: position)
+            try process(line, input: input, name: name, into: sink, summary: &summary, pageview: &pv)
         }
     }
+
+    /// One line through the pipeline: parse, build, filter, encode. Shared by reading files
+    /// to their end and by following a live log.
+    @inline(__always)
+    func process(_ line: Line, input: Int, name: String, into sink: HitSink, summary: inout ImportSummary,
+                 pageview pv: inout Pageview) throws {
+        summary.lines += 1
+        let position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
+        guard parser.parse(line.base, line.count, into: fields) else {
+            summary[.malformed] += 1
+            options.onMalformed?(name, line.number, "does not match the format", Self.text(line))
+            try sink.didSkipLine(at: position, reason: .malformed)
+            return
+        }
+        if let problem = builder.build(line.base, fields, into: &pv) {
+            summary[.malformed] += 1
+            options.onMalformed?(name, line.number, problem.rawValue, Self.text(line))
+            try sink.didSkipLine(at: position, reason: .malformed)
+            return
+        }
+        if let reason = filter.check(line.base, pv, hasUserAgentField: hasUserAgentField) {
+            summary[reason] += 1
+            try sink.didSkipLine(at: position, reason: reason)
+            return
+        }
+        encoder.encode(line.base, pv, into: try sink.bufferForNextHit(input: input))
+        summary.hits += 1
+        try sink.didEncodeHit(at: position)
+    }
+
+    /// Follows a live log until `stop`: every complete line, across rotations, with hits
+    /// flushed when the log goes quiet or a batch has waited `flushAfter` seconds.
+    public func follow(_ follower: FileFollower, into sink: BatchingSink, stop: StopSignal,
+                       flushAfter: Double = 5) throws -> ImportSummary {
+        var summary = ImportSummary()
+        summary.files = 1
+        var pv = Pageview()
+        var inputs: [FileFingerprint: Int] = [:]
+        var names: [String] = []
+        var batchStarted: Double?
+        while !stop.isStopped {
+            guard let followed = try follower.next(timeout: 1) else {
+                try sink.flush()
+                batchStarted = nil
+                continue
+            }
+            let input: Int
+            if let known = inputs[followed.identity] { input = known } else {
+                input = names.count
+                inputs[followed.identity] = input
+                names.append(followed.path)
+                onNewInput?(input, followed.path)
+            }
+            let line = Line(base: followed.line.base, count: followed.line.count, number: followed.lineNumber,
+                            endOffset: followed.endOffset)
+            try process(line, input: input, name: followed.path, into: sink, summary: &summary, pageview: &pv)
+            sink.note(checkpoint: followed.checkpoint)
+            summary.bytes += Int64(followed.line.count + 1)
+            let now = RateLimitPacer.monotonic()
+            if batchStarted == nil { batchStarted = now }
+            if let started = batchStarted, now - started >= flushAfter {
+                try sink.flush()
+                batchStarted = nil
+            }
+        }
+        try sink.flush()
+        try sink.finish()
+        summary.clipped = encoder.clipped
+        return summary
+    }
+
+    /// Told when following reaches a new file (a rotation): its input index and path.
+    public var onNewInput: ((Int, String) -> Void)?
 
     /// Moves a fresh source past `bytes` bytes: a seek for plain files, read-and-drop otherwise.
     static func skip(_ source: ByteSource, bytes: Int64) throws {

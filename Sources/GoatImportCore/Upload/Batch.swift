@@ -9,6 +9,8 @@ public final class Batch: @unchecked Sendable {
     /// The last line covered, hit or skipped: where a checkpoint may move once acknowledged.
     public private(set) var lastPosition: LinePosition?
     public var isFinal = false   // the input's last batch
+    /// In follow mode, the checkpoint after the batch's last line, ready to save on acknowledgement.
+    public var checkpoint: Checkpoint?
 
     private static let prefixWithSessions: StaticString = "{\"hits\":["
     private static let prefixNoSessions: StaticString = "{\"no_sessions\":true,\"hits\":["

@@ -11,28 +11,37 @@ public final class BatchingSink: HitSink {
         self.noSessions = noSessions
     }
 
-    private func batch(for input: Int) -> Batch {
-        if let current, current.input == input { return current }
+    /// The open batch for `input`; a batch never spans inputs, so another input's batch is shipped first.
+    private func batch(for input: Int) throws -> Batch {
+        if let current {
+            if current.input == input { return current }
+            try ship(final: false)
+        }
         let batch = Batch(input: input, noSessions: noSessions)
         current = batch
         return batch
     }
 
+    /// Follow mode: the checkpoint after the line just processed.
+    public func note(checkpoint: Checkpoint) {
+        current?.checkpoint = checkpoint
+    }
+
     /// The importer encodes straight into the batch body, after the separating comma.
-    public func bufferForNextHit(input: Int) -> ByteBuffer {
-        let batch = batch(for: input)
+    public func bufferForNextHit(input: Int) throws -> ByteBuffer {
+        let batch = try batch(for: input)
         batch.willAppendHit()
         return batch.body
     }
 
     public func didEncodeHit(at position: LinePosition) throws {
-        let batch = batch(for: position.input)
+        let batch = try batch(for: position.input)
         batch.didAppendHit(position)
         if batch.hitCount >= batchSize { try ship(final: false) }
     }
 
     public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {
-        batch(for: position.input).didSkip(position)
+        try batch(for: position.input).didSkip(position)
     }
 
     public func didFinishInput(_ input: Int) throws {

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import GoatImportCore
+
+/// `--follow` end to end: the real binary following a live log across rotations.
+@Suite(.serialized)
+struct FollowRunTests {
+    let dir = TestPaths.tempDir()
+    var log: String { dir.appendingPathComponent("access.log").path }
+    var state: String { dir.appendingPathComponent("state.json").path }
+    let helper = CheckpointRunTests()
+
+    var env: [String: String] {
+        var e = ProcessInfo.processInfo.environment
+        e["GOATCOUNTER_API_KEY"] = "test-key"
+        return e
+    }
+
+    /// Waits (by polling the server's own record, bounded) until `count` hits arrived.
+    func waitForHits(_ server: TestServer, _ count: Int, seconds: Double = 30) throws -> [String] {
+        let deadline = Date().addingTimeInterval(seconds)
+        var paths: [String] = []
+        repeat {
+            paths = try server.hits().map { $0["path"] as! String }
+            if paths.count >= count { break }
+            usleep(50_000)
+        } while Date() < deadline
+        return paths
+    }
+
+    func start(_ server: TestServer, _ extra: [String] = []) throws -> (Process, Pipe) {
+        try startGoatimport(["--site", server.url, "--state", state, "--follow", log] + extra, environment: env)
+    }
+
+    @Test("follows appended lines, waits for a partial line, flushes when quiet, survives rename rotation and a restart")
+    func followRotateRestart() throws {
+        let server = try CheckpointRunTests.noLimits()
+        try helper.append(CheckpointRunTests.lines(0..<10), to: log)
+        var (process, _) = try start(server)
+        #expect(try waitForHits(server, 10) == (0..<10).map { "/n\($0)" })
+        let eleven = CheckpointRunTests.lines(10..<11)
+        try helper.append(CheckpointRunTests.lines(10..<10) + String(eleven.prefix(30)), to: log)   // partial
+        try helper.append(String(eleven.dropFirst(30)) + CheckpointRunTests.lines(11..<15), to: log)
+        #expect(try waitForHits(server, 15) == (0..<15).map { "/n\($0)" })
+        // logrotate with `create`: rename, new file; the server keeps writing the old one a moment.
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
+        try helper.append(CheckpointRunTests.lines(15..<18), to: log + ".1")
+        try helper.append(CheckpointRunTests.lines(18..<25), to: log)
+        #expect(try waitForHits(server, 25).sorted() == (0..<25).map { "/n\($0)" }.sorted())
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        // Written while goatimport was down; a restart resumes from the checkpoint.
+        try helper.append(CheckpointRunTests.lines(25..<30), to: log)
+        (process, _) = try start(server)
+        let got = try waitForHits(server, 30)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(got.sorted() == (0..<30).map { "/n\($0)" }.sorted(), "nothing lost")
+        #expect(got.count == Set(got).count, "nothing twice")
+    }
+
+    @Test("--from end skips the history on the first run")
+    func fromEnd() throws {
+        let server = try CheckpointRunTests.noLimits()
+        try helper.append(CheckpointRunTests.lines(0..<10), to: log)
+        let (process, _) = try start(server, ["--from", "end"])
+        // The follower is up once its checkpoint file exists? It has none yet; append until seen.
+        var got: [String] = []
+        for round in 0..<40 where got.isEmpty {
+            try helper.append(CheckpointRunTests.lines((100 + round)..<(101 + round)), to: log)
+            got = try waitForHits(server, 1, seconds: 0.5)
+        }
+        process.terminate()
+        process.waitUntilExit()
+        #expect(!got.isEmpty)
+        #expect(got.allSatisfy { Int($0.dropFirst(2))! >= 100 }, "no line from before the start: \(got)")
+    }
+}
