@@ -6,7 +6,9 @@ import random
 import sys
 import time
 
-n = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000_000
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+n = int(args[0]) if args else 2_000_000
+pageviews_only = "--pageviews-only" in sys.argv  # every line a hit (upload benchmarks)
 out = sys.stdout.buffer
 rng = random.Random(42)
 pages = ["/", "/about/", "/blog/", "/contact/"] + [f"/blog/post-{i}.html" for i in range(400)] + [f"/tags/t{i}/" for i in range(50)]
@@ -28,15 +30,15 @@ for i in range(n):
     tm = time.gmtime(t)
     ts = b"%02d/%s/%04d:%02d:%02d:%02d +0000" % (tm.tm_mday, months[tm.tm_mon - 1], tm.tm_year, tm.tm_hour, tm.tm_min, tm.tm_sec)
     r = rng.random()
-    if r < 0.25:
+    if r < 0.25 and not pageviews_only:
         path = rng.choice(statics).encode()
     else:
         path = rng.choice(pages).encode()
         if r > 0.9:
             path += b"?utm_source=newsletter&utm_campaign=nov"
-    status = 200 if rng.random() < 0.93 else rng.choice([404, 301, 304, 500])
+    status = 200 if pageviews_only or rng.random() < 0.93 else rng.choice([404, 301, 304, 500])
     ip = b"%d.%d.%d.%d" % (rng.randrange(1, 224), rng.randrange(256), rng.randrange(256), rng.randrange(1, 255))
-    ua = uas[rng.randrange(len(uas))] if rng.random() < 0.97 else uas[-1]
+    ua = uas[rng.randrange(len(uas) - (1 if pageviews_only else 0))]
     buf.append(b'%s - - [%s] "GET %s HTTP/1.1" %d %d "%s" "%s"\n' % (ip, ts, path, status, rng.randrange(200, 50000), rng.choice(refs), ua))
     if len(buf) >= 10000:
         out.write(b"".join(buf))
