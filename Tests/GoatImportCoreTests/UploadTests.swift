@@ -103,7 +103,7 @@ struct UploadTests {
             let t = formatter.string(from: i == 3 ? now.addingTimeInterval(3600) : now.addingTimeInterval(-600))
             return "203.0.113.\(i + 1) - - [\(t)] \"GET /p\(i) HTTP/1.1\" 200 5 \"-\" \"\(ua)\""
         }
-        try lines.joined(separator: "\n").write(toFile: log, atomically: true, encoding: .utf8)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: log, atomically: true, encoding: .utf8)
         let server = try TestServer(["--ratelimit", "api-count:none", "--ratelimit", "api:none"])
         let r = try run(bin, ["--site", server.url, log], environment: env())
         #expect(r.status == 0, "\(r.stderr)")
