@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import GoatImportCore
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Compare what GoatCounter recorded with what the logs say it should have, per path and day (UTC).",
+        discussion: """
+        Starts an export (GoatCounter allows one per hour; --export-id reuses one), reads the logs
+        with the same format and filters as an import, and compares the two per path and day
+        between the first and last hit of the logs (within --since/--until). Exit status 0 when
+        everything matches, 1 otherwise.
+
+        Paths are compared in the form the server stores: tracking parameters (utm_*, fbclid,
+        gclid, msclkid, ref, mc_cid, mc_eid, _ga, _gl) dropped, query keys sorted, and a trailing
+        slash ignored. Not checkable: hits GoatCounter itself classes as bots (exports leave them
+        out, and its detector is not the log filter's); hits from the site's ignored IPs are left
+        out of the expectation only when the key may read sites; favicon and localhost-referrer
+        hits are left out as the server drops them. Events and pageviews from the JavaScript
+        counter show as extra.
+        """)
+
+    @Argument(help: ArgumentHelp("Log files (plain or gzip), or - for standard input.", valueName: "file"))
+    var files: [String] = []
+
+    @OptionGroup(title: "Log format") var parsing: ParsingOptions
+    @OptionGroup(title: "Filters") var filters: FilterOptions
+    @OptionGroup(title: "GoatCounter") var connection: ConnectionOptions
+
+    @Option(name: .long, help: ArgumentHelp("Export only hits with an id above this (the last_hit_id of an earlier export).", valueName: "id"))
+    var startFromHitId = 0
+
+    @Option(name: .long, help: ArgumentHelp("Use this earlier export instead of starting one (GoatCounter allows one export per hour).", valueName: "id"))
+    var exportId: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Give up when the export is not ready after this many seconds.", valueName: "seconds"))
+    var exportTimeout: Double = 600
+
+    @Option(name: .long, help: ArgumentHelp("List at most this many differing path/day rows.", valueName: "n"))
+    var show = 50
+
+    mutating func validate() throws {
+        if files.isEmpty { throw ValidationError("no input: give the log files that were imported, or - for standard input") }
+        if filters.since == nil { throw ValidationError("--since is required: the first day (or time) to compare, e.g. --since 2026-11-01") }
+        if connection.site == nil { throw ValidationError("--site is required: the GoatCounter site's URL") }
+        if startFromHitId < 0 { throw ValidationError("--start-from-hit-id must be 0 or more") }
+    }
+
+    func run() throws {
+        try runCleanly { try verify() }
+    }
+
+    private func verify() throws {
+        let format = try parsing.resolveFormat()
+        var options = Importer.Options(format: format)
+        options.filter = try filters.resolve()
+        options.timeZone = try parsing.resolveTimeZone()
+        options.maxLineLength = parsing.maxLineLength
+        options.onInputError = { printError("goatimport: error: \($0)") }
+        let inputs = InputOrder.sorted(files)
+        do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
+
+        let client = try connection.makeClient()
+        let me = try ConnectionOptions.preflight(client, needing: nil)
+        guard me.token.permissionSet.contains(.export) else {
+            let have = me.token.permissionSet.words
+            throw CleanExit.message("\(client.site.absoluteString): the API key cannot export (it may: \(have.isEmpty ? "nothing" : have.joined(separator: ", "))); verify needs a key with the \"Export\" permission")
+        }
+        let stop = StopSignal()
+        let signals = SignalHandlers { _ in stop.stop() }
+        defer { signals.cancel() }
+        let api = GoatCounterAPI(client: client, stop: stop)
+        api.onWait = { seconds, reason in printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason)) }
+        func call<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch let error as GoatCounterAPI.RateLimited where error.limiter == .export {
+                throw CleanExit.message("\(error): GoatCounter allows one export per hour; reuse the last one with --export-id ID (verify prints its id)")
+            } catch GoatCounterAPI.Failure.stopped {
+                throw CleanExit.message("interrupted")
+            } catch {
+                throw CleanExit.message(describeAPIFailure(error, client))
+            }
+        }
+
+        // 1. The export runs on the server while the logs are read.
+        let export: Export
+        if let exportId {
+            export = try call { try api.export(id: exportId) }
+            printError("goatimport: using export \(exportId) (hits after id \(export.startFromHitID ?? 0))")
+        } else {
+            export = try call { try api.startExport(startFromHitID: startFromHitId) }
+            printError("goatimport: export \(export.id.map(String.init) ?? "?") started (hits after id \(startFromHitId))")
+        }
+        guard let id = export.id else { throw CleanExit.message("\(client.site.absoluteString): the export reply has no id") }
+
+        // 2. The site's ignored IPs, when the key may read sites: the server filters those hits.
+        var ignoredIPs: Set<String> = []
+        var notes: [String] = []
+        if me.token.permissionSet.contains(.siteRead), let siteID = export.siteID {
+            let site = try call { try api.site(id: siteID) }
+            ignoredIPs = Set(site.settings?.ignoreIPs ?? [])
+        } else {
+            notes.append("the key cannot read sites, so hits from the site's ignored IPs (which GoatCounter filters) count as missing")
+        }
+
+        // 3. The logs, through the same pipeline as an import.
+        let sink = ExpectedHitsSink(ignoredIPs: ignoredIPs)
+        let summary = try Importer(options: options).run(inputs: inputs, into: sink)
+        printError("goatimport: logs: \(summary.lines) lines, \(summary.hits) hits, \(summary.totalSkipped) lines skipped")
+
+        // 4. The export's rows.
+        let gzipped = try call { try api.waitForExport(id: id, timeout: exportTimeout) }
+        let rows: [ExportRow]
+        do { rows = try ExportCSV.parse(gzipped: gzipped) } catch { throw CleanExit.message("export \(id): \(error)") }
+        let finished = try? api.export(id: id)
+
+        // 5. The interval the logs cover, within --since/--until.
+        let filter = try filters.resolve()
+        var from = APITime.format(Date(timeIntervalSince1970: Double(filter.since!)))
+        var to = filter.until.map { APITime.format(Date(timeIntervalSince1970: Double($0 - 1))) } ?? APITime.format(Date())
+        if let first = sink.first, first > from { from = first }
+        if let last = sink.last, last < to { to = last }
+        let result = Verification(expected: sink.counts, rows: rows, from: from, to: to)
+
+        report(result, exportID: id, rows: rows.count, sink: sink, notes: notes, lastHitID: finished?.lastHitID)
+        if !result.matches || !summary.inputErrors.isEmpty { throw ExitCode(1) }
+    }
+
+    private func report(_ result: Verification, exportID: Int, rows: Int, sink: ExpectedHitsSink, notes: [String], lastHitID: Int?) {
+        print("export \(exportID): \(rows) rows\(lastHitID.map { ", last hit id \($0)" } ?? "")")
+        print("compared \(result.from) to \(result.to) (UTC): the logs' first and last hits within --since/--until")
+        let differences = result.differences
+        if !differences.isEmpty {
+            print("")
+            var table = [["DAY", "PATH", "LOG", "GOATCOUNTER", "DIFF", ""]]
+            for row in differences.prefix(show) {
+                table.append([row.key.day, row.key.path, String(row.expected), String(row.recorded),
+                              (row.difference > 0 ? "+" : "") + String(row.difference), row.difference < 0 ? "missing" : "extra"])
+            }
+            printTable(table, rightAligned: [2, 3, 4])
+            if differences.count > show { print("… and \(differences.count - show) more (--show N)") }
+        }
+        print("")
+        let cells = result.rows.count
+        let days = Set(result.rows.map(\.key.day)).count
+        print("\(cells) path/day pairs on \(days) days: \(cells - differences.count) match; \(result.expectedTotal) hits expected, \(result.recordedTotal) recorded; \(result.missing) missing, \(result.extra) extra")
+        for (exclusion, n) in sink.excluded.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            print("not expected on the server: \(n) hits (\(exclusion.rawValue))")
+        }
+        for (reason, n) in result.notCompared.sorted(by: { $0.key < $1.key }) {
+            print("export rows not compared: \(n) (\(reason))")
+        }
+        for note in notes { print("note: \(note)") }
+        print("not checked: hits GoatCounter itself classes as bots are not in exports; paths are compared as the server cleans them (utm_* and other tracking parameters dropped, query keys sorted, trailing slash ignored)")
+        print(result.matches ? "OK: GoatCounter has every hit of the logs, once" : "MISMATCH")
+    }
+}
