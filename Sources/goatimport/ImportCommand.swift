@@ -134,10 +134,7 @@ struct Import: ParsableCommand {
         let noSessions = !(try format.fields().contains(.userAgent))
         let sink = BatchingSink(queue: queue, batchSize: batchSize, noSessions: noSessions)
         let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize))
-        var uploadOptions = Uploader.Options()
-        uploadOptions.retryFor = retryFor
-        uploadOptions.backoff = Backoff(base: retryDelay, cap: max(60, retryDelay))
-        let uploader = Uploader(client: client, options: uploadOptions, stop: stop) { event in
+        let uploader = Uploader(client: client, options: uploadOptions(retryFor: retryFor), stop: stop) { event in
             progress.handle(event, inputs: inputs)
         }
         if let keeper {
@@ -153,23 +150,10 @@ struct Import: ParsableCommand {
         }
         defer { signals.cancel() }
 
-        // Parsing runs on its own thread, a few batches ahead of the network.
-        let parsed = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var importSummary = ImportSummary()
-        nonisolated(unsafe) var importError: Error?
-        let parser = Thread {
-            do { importSummary = try importer.run(inputs: inputs, into: sink) } catch is BatchQueue.Cancelled {
-                // The uploader stopped first; its reason is reported below.
-            } catch { importError = error; queue.close() }
-            parsed.signal()
+        let outcome = UploadPipeline.run(uploader: uploader, queue: queue, threadName: "goatimport-parse") {
+            try importer.run(inputs: inputs, into: sink)
         }
-        parser.name = "goatimport-parse"
-        parser.stackSize = 1 << 20
-        parser.start()
-
-        var uploadError: Error?
-        do { try uploader.run(queue) } catch { uploadError = error }
-        parsed.wait()
+        let importSummary = outcome.summary, importError = outcome.parseError, uploadError = outcome.uploadError
         progress.clearLine()
 
         report(importSummary, uploader.summary)
@@ -208,13 +192,10 @@ struct Import: ParsableCommand {
         let stop = StopSignal()
         let queue = BatchQueue(capacity: 4)
         let sink = BatchingSink(queue: queue, batchSize: batchSize, noSessions: !(try format.fields().contains(.userAgent)))
-        var uploadOptions = Uploader.Options()
-        uploadOptions.retryFor = nil
-        uploadOptions.backoff = Backoff(base: retryDelay, cap: max(60, retryDelay))
         let names = NameTable()
         importer.onNewInput = { index, path in names.set(index, path) }
         var lastLog = Date()
-        let uploader = Uploader(client: client, options: uploadOptions, stop: stop) { event in
+        let uploader = Uploader(client: client, options: uploadOptions(retryFor: nil), stop: stop) { event in
             switch event {
             case .hitRejected(let input, let line, let message):
                 printError("goatimport: \(names.get(input)):\(line): the server rejected the hit: \(message)")
@@ -239,27 +220,24 @@ struct Import: ParsableCommand {
         }
         defer { signals.cancel() }
 
-        let parsed = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var summary = ImportSummary()
-        nonisolated(unsafe) var followError: Error?
-        let parser = Thread {
-            do { summary = try importer.follow(follower, into: sink, stop: stop) } catch is BatchQueue.Cancelled {
-            } catch { followError = error; queue.close() }
-            parsed.signal()
+        let outcome = UploadPipeline.run(uploader: uploader, queue: queue, threadName: "goatimport-follow",
+                                         uploaderDone: { stop.stop(); follower.stop() }) {
+            try importer.follow(follower, into: sink, stop: stop)
         }
-        parser.name = "goatimport-follow"
-        parser.start()
-        var uploadError: Error?
-        do { try uploader.run(queue) } catch { uploadError = error }
-        stop.stop()
-        follower.stop()
-        parsed.wait()
+        let summary = outcome.summary, followError = outcome.parseError, uploadError = outcome.uploadError
         report(summary, uploader.summary)
         try writeSummaryJSON(summary, uploader.summary, error: uploadError ?? followError)
         if let error = uploadError ?? followError {
             printError("goatimport: error: \(error)")
             throw ExitCode(1)
         }
+    }
+
+    private func uploadOptions(retryFor: Double?) -> Uploader.Options {
+        var options = Uploader.Options()
+        options.retryFor = retryFor
+        options.backoff = Backoff(base: retryDelay, cap: max(60, retryDelay))
+        return options
     }
 
     private func report(_ summary: ImportSummary, _ upload: UploadSummary?) {

@@ -76,4 +76,16 @@ struct FollowRunTests {
         #expect(!got.isEmpty)
         #expect(got.allSatisfy { Int($0.dropFirst(2))! >= 100 }, "no line from before the start: \(got)")
     }
+
+    @Test("a server that refuses a whole batch ends --follow with an error instead of hanging on a quiet log")
+    func refusedEndsFollow() throws {
+        let server = try CheckpointRunTests.noLimits()
+        try server.faults([["kind": "status", "status": 400, "error": "unknown parameter: \"wat\""]])
+        try helper.append(CheckpointRunTests.lines(0..<5), to: log)
+        let (process, err) = try start(server)
+        process.waitUntilExit()   // ends by itself: the test would time out otherwise
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1)
+        #expect(stderr.contains("refused a whole batch"), "\(stderr)")
+    }
 }
