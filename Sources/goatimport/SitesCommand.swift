@@ -84,8 +84,7 @@ func formatUTC(_ date: Date) -> String {
     return formatter.string(from: date)
 }
 
-/// Columns padded to their widest cell, two spaces apart; numbers could be right-aligned by
-/// the caller padding them.
+/// Columns padded to their widest cell, two spaces apart, no trailing spaces.
 func printTable(_ rows: [[String]], rightAligned: Set<Int> = []) {
     guard let columns = rows.map(\.count).max() else { return }
     var widths = [Int](repeating: 0, count: columns)
@@ -95,6 +94,8 @@ func printTable(_ rows: [[String]], rightAligned: Set<Int> = []) {
             let pad = String(repeating: " ", count: widths[i] - cell.count)
             return rightAligned.contains(i) ? pad + cell : (i == row.count - 1 ? cell : cell + pad)
         }
-        print(cells.joined(separator: "  "))
+        var line = cells.joined(separator: "  ")
+        while line.hasSuffix(" ") { line.removeLast() }
+        print(line)
     }
 }
