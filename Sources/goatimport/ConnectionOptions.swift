@@ -38,7 +38,9 @@ struct ConnectionOptions: ParsableArguments {
         }
         if let permission, !me.token.permissionSet.contains(permission) {
             let have = APIToken.Permissions.names.filter { me.token.permissionSet.contains($0.0) }.map(\.1)
-            throw CleanExit.message("\(client.site.absoluteString): the API key \(me.token.name.map { "\"\($0)\" " } ?? "")cannot record pageviews (it may: \(have.isEmpty ? "nothing" : have.joined(separator: ", "))); create a key with the \"Record pageviews\" permission")
+            // Some servers name a key after the key itself: never print that.
+            let name = me.token.name.flatMap { $0.isEmpty || client.isKey($0) ? nil : "\"\($0)\" " } ?? ""
+            throw CleanExit.message("\(client.site.absoluteString): the API key \(name)cannot record pageviews (it may: \(have.isEmpty ? "nothing" : have.joined(separator: ", "))); create a key with the \"Record pageviews\" permission")
         }
         return me
     }

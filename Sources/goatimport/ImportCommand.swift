@@ -29,6 +29,7 @@ struct Import: ParsableCommand {
     @OptionGroup(title: "Log format") var parsing: ParsingOptions
     @OptionGroup(title: "Filters") var filters: FilterOptions
     @OptionGroup(title: "GoatCounter") var connection: ConnectionOptions
+    @OptionGroup(title: "Visits") var sessionOptions: SessionOptions
 
     @Flag(name: .long, help: "Print each hit as one JSON object per line on stdout instead of sending it.")
     var dryRun = false
@@ -96,7 +97,9 @@ struct Import: ParsableCommand {
         options.onInputError = { printError("goatimport: error: \($0)") }
         do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
 
+        let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
+            options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRunDir: stateDir)
             let importer = try Importer(options: options)
             let summary = try importer.run(inputs: inputs, into: NDJSONSink())
             report(summary, nil)
@@ -125,13 +128,14 @@ struct Import: ParsableCommand {
                 throw CleanExit.message("\(error)")
             }
         }
+        options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
         let importer = try Importer(options: options)
 
         let stop = StopSignal()
         let queue = BatchQueue(capacity: 4)
         // Without a user agent in the log the server cannot group visits; tell it so instead of
         // having every hit refused.
-        let noSessions = !(try format.fields().contains(.userAgent))
+        let noSessions = try options.sessions == nil && !format.fields().contains(.userAgent)
         let sink = BatchingSink(queue: queue, batchSize: batchSize, noSessions: noSessions)
         let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize))
         let uploader = Uploader(client: client, options: uploadOptions(retryFor: retryFor), stop: stop) { event in
@@ -154,6 +158,7 @@ struct Import: ParsableCommand {
             try importer.run(inputs: inputs, into: sink)
         }
         let importSummary = outcome.summary, importError = outcome.parseError, uploadError = outcome.uploadError
+        if !noState { try saveSessions(options.sessions, stateDir) }
         progress.clearLine()
 
         report(importSummary, uploader.summary)
@@ -188,10 +193,14 @@ struct Import: ParsableCommand {
         } catch let error as CheckpointError {
             throw CleanExit.message("\(error)")
         }
+        var options = options
+        let stateDir = (store.path as NSString).deletingLastPathComponent
+        options.sessions = try sessionOptions.makeTracker(stateDir: stateDir, dryRunDir: nil)
         let importer = try Importer(options: options)
         let stop = StopSignal()
         let queue = BatchQueue(capacity: 4)
-        let sink = BatchingSink(queue: queue, batchSize: batchSize, noSessions: !(try format.fields().contains(.userAgent)))
+        let sink = BatchingSink(queue: queue, batchSize: batchSize,
+                                noSessions: try options.sessions == nil && !format.fields().contains(.userAgent))
         let names = NameTable()
         importer.onNewInput = { index, path in names.set(index, path) }
         var lastLog = Date()
@@ -225,11 +234,20 @@ struct Import: ParsableCommand {
             try importer.follow(follower, into: sink, stop: stop)
         }
         let summary = outcome.summary, followError = outcome.parseError, uploadError = outcome.uploadError
+        try saveSessions(options.sessions, stateDir)
         report(summary, uploader.summary)
         try writeSummaryJSON(summary, uploader.summary, error: uploadError ?? followError)
         if let error = uploadError ?? followError {
             printError("goatimport: error: \(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// Open visits go with the state, so the next run continues them.
+    private func saveSessions(_ tracker: SessionTracker?, _ stateDir: String) throws {
+        guard let tracker else { return }
+        do { try tracker.save(to: stateDir + "/sessions.json") } catch {
+            printError("goatimport: warning: could not save open visits: \(error)")
         }
     }
 

@@ -18,6 +18,8 @@ public final class Importer {
         /// With checkpoints a last line without its newline may still be being written: leave it
         /// for the next run instead of sending half a line.
         public var emitPartialLastLine = true
+        /// Visits from the log's timestamps (`session` in each hit); nil leaves them to the server.
+        public var sessions: SessionTracker?
         public init(format: LogFormat) { self.format = format }
     }
 
@@ -118,7 +120,13 @@ public final class Importer {
             try sink.didSkipLine(at: position, reason: reason)
             return
         }
-        encoder.encode(line.base, pv, into: try sink.bufferForNextHit(input: input))
+        var session: UnsafeBufferPointer<UInt8>?
+        if let tracker = options.sessions, pv.time != Int.min {
+            let ip = pv.ip.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.ip.start, count: pv.ip.count) : UnsafeRawBufferPointer(start: nil, count: 0)
+            let ua = pv.userAgent.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.userAgent.start, count: pv.userAgent.count) : UnsafeRawBufferPointer(start: nil, count: 0)
+            session = tracker.session(ip: ip, userAgent: ua, time: pv.time)
+        }
+        encoder.encode(line.base, pv, session: session, into: try sink.bufferForNextHit(input: input))
         summary.hits += 1
         try sink.didEncodeHit(at: position)
     }

@@ -70,5 +70,8 @@ public final class GoatCounterClient: @unchecked Sendable {
         try send("POST", "/api/v0/count", body: body)
     }
 
+    /// Whether `text` is the API key (to keep it out of anything printed).
+    public func isKey(_ text: String) -> Bool { text == apiKey }
+
     public var countURL: String { url("/api/v0/count").absoluteString }
 }

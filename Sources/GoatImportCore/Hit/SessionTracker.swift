@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Visits from the log's own timestamps: the same IP and user agent belong to one visit until
+/// they have been quiet for `gap` seconds of log time (8 hours, as GoatCounter does in server
+/// time). GoatCounter groups hits by `session` when one is sent, so a year of history imported in
+/// an hour keeps its real visits instead of collapsing each visitor into one.
+///
+/// A visit's id is SipHash-2-4 of the visitor and the visit's start under a per-installation
+/// secret: it reveals neither the IP nor the user agent, and is the same on every run, so a
+/// resumed import continues the same visits (the open visits are saved with the state).
+public final class SessionTracker {
+    public let gap: Int
+    private let key: (UInt64, UInt64)
+    private var visits: [UInt64: (start: Int, last: Int)] = [:]
+    private var newest = Int.min
+    private var sincePrune = 0
+    private let hex = ByteBuffer(capacity: 16)
+
+    public init(secret: [UInt8], gap: Int = 8 * 3600) {
+        precondition(secret.count >= 16)
+        var k0: UInt64 = 0, k1: UInt64 = 0
+        for i in 0..<8 { k0 |= UInt64(secret[i]) << (8 * i); k1 |= UInt64(secret[8 + i]) << (8 * i) }
+        key = (k0, k1)
+        self.gap = gap
+    }
+
+    /// The id of the visit this hit belongs to, as 16 hex digits (valid until the next call).
+    public func session(ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer, time: Int) -> UnsafeBufferPointer<UInt8> {
+        var h = SipHash(key: key)
+        h.add(ip)
+        h.add(byte: 0)
+        h.add(userAgent)
+        let visitor = h.finish()
+        var visit = visits[visitor]
+        if let v = visit, time - v.last <= gap, time >= v.start - gap {
+            visit = (v.start, max(v.last, time))
+        } else {
+            visit = (time, time)
+        }
+        visits[visitor] = visit
+        newest = max(newest, time)
+        sincePrune += 1
+        if sincePrune >= 100_000 { prune() }
+        var id = SipHash(key: key)
+        id.add(word: visitor)
+        id.add(word: UInt64(bitPattern: Int64(visit!.start)))
+        let value = id.finish()
+        hex.removeAll()
+        for shift in stride(from: 60, through: 0, by: -4) {
+            hex.append(JSONString.hexDigit(UInt8((value >> UInt64(shift)) & 0xF)))
+        }
+        return hex.bytes
+    }
+
+    /// Visits quiet for longer than the gap (in log time) are closed and forgotten.
+    public func prune() {
+        sincePrune = 0
+        let cutoff = newest - gap
+        visits = visits.filter { $0.value.last >= cutoff }
+    }
+
+    public var openVisits: Int { visits.count }
+
+    // MARK: persistence: `sessions.json` beside the state file
+
+    struct Saved: Codable {
+        var version = 1
+        var gap: Int
+        var visits: [String: [Int]]   // visitor (hex) → [start, last]
+    }
+
+    public func save(to path: String) throws {
+        prune()
+        var saved = Saved(gap: gap, visits: [:])
+        for (visitor, v) in visits { saved.visits[String(visitor, radix: 16)] = [v.start, v.last] }
+        let data = try JSONEncoder().encode(saved)
+        try AtomicFile.write(data, to: path)
+    }
+
+    public func load(from path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let saved = try? JSONDecoder().decode(Saved.self, from: data) else {
+            throw SessionError("\(path): not a goatimport sessions file; move it away to start the visits afresh")
+        }
+        for (visitor, v) in saved.visits where v.count == 2 {
+            if let key = UInt64(visitor, radix: 16) { visits[key] = (v[0], v[1]); newest = max(newest, v[1]) }
+        }
+    }
+
+    /// The per-installation secret in `path` (32 random bytes, 0600), created on first use.
+    public static func secret(at path: String) throws -> [UInt8] {
+        if let data = FileManager.default.contents(atPath: path), data.count >= 16 { return Array(data) }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var g = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &g) }
+        try AtomicFile.write(Data(bytes), to: path)
+        return bytes
+    }
+
+    public struct SessionError: Error, CustomStringConvertible {
+        public let description: String
+        init(_ d: String) { description = d }
+    }
+}
+
+/// Writes a file atomically, mode 0600: temp file in the same directory, fsync, rename.
+enum AtomicFile {
+    static func write(_ data: Data, to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        let temp = path + ".tmp-\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SystemError(errno: errno, context: temp) }
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            var off = 0
+            while off < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+                if n <= 0 { return false }
+                off += n
+            }
+            return fsync(fd) == 0
+        }
+        close(fd)
+        guard ok, rename(temp, path) == 0 else { unlink(temp); throw SystemError(errno: errno, context: path) }
+    }
+}
+
+/// SipHash-2-4: a keyed hash that is a pseudo-random function under its key.
+struct SipHash {
+    private var v0: UInt64, v1: UInt64, v2: UInt64, v3: UInt64
+    private var tail: UInt64 = 0
+    private var tailBytes = 0
+    private var length = 0
+
+    init(key: (UInt64, UInt64)) {
+        v0 = key.0 ^ 0x736f_6d65_7073_6575
+        v1 = key.1 ^ 0x646f_7261_6e64_6f6d
+        v2 = key.0 ^ 0x6c79_6765_6e65_7261
+        v3 = key.1 ^ 0x7465_6462_7974_6573
+    }
+
+    @inline(__always) private static func rotl(_ x: UInt64, _ b: UInt64) -> UInt64 { (x << b) | (x >> (64 - b)) }
+
+    @inline(__always) private mutating func round() {
+        v0 = v0 &+ v1; v1 = SipHash.rotl(v1, 13); v1 ^= v0; v0 = SipHash.rotl(v0, 32)
+        v2 = v2 &+ v3; v3 = SipHash.rotl(v3, 16); v3 ^= v2
+        v0 = v0 &+ v3; v3 = SipHash.rotl(v3, 21); v3 ^= v0
+        v2 = v2 &+ v1; v1 = SipHash.rotl(v1, 17); v1 ^= v2; v2 = SipHash.rotl(v2, 32)
+    }
+
+    @inline(__always) private mutating func compress(_ m: UInt64) {
+        v3 ^= m; round(); round(); v0 ^= m
+    }
+
+    mutating func add(byte: UInt8) {
+        tail |= UInt64(byte) << (8 * UInt64(tailBytes))
+        tailBytes += 1
+        length += 1
+        if tailBytes == 8 { compress(tail); tail = 0; tailBytes = 0 }
+    }
+
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        for b in bytes { add(byte: b) }
+    }
+
+    mutating func add(word: UInt64) {
+        for i in 0..<8 { add(byte: UInt8(truncatingIfNeeded: word >> (8 * UInt64(i)))) }
+    }
+
+    mutating func finish() -> UInt64 {
+        let b = (UInt64(truncatingIfNeeded: length) << 56) | tail
+        compress(b)
+        v2 ^= 0xff
+        round(); round(); round(); round()
+        return v0 ^ v1 ^ v2 ^ v3
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import GoatImportCore
+
+struct SessionTrackerTests {
+    @Test("SipHash-2-4 matches the reference vector")
+    func sipHashVector() {
+        var h = SipHash(key: (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908))
+        let message = [UInt8](0..<15)
+        message.withUnsafeBytes { h.add($0) }
+        #expect(h.finish() == 0xa129_ca61_49be_45e5)
+    }
+
+    @Test("a visit ends after the gap in log time; the id reveals neither IP nor user agent")
+    func visits() {
+        let tracker = SessionTracker(secret: [UInt8](repeating: 7, count: 32), gap: 8 * 3600)
+        func id(_ ip: String, _ ua: String, _ t: Int) -> String {
+            ip.utf8CString.withUnsafeBytes { ipRaw in
+                ua.utf8CString.withUnsafeBytes { uaRaw in
+                    String(decoding: tracker.session(ip: UnsafeRawBufferPointer(rebasing: ipRaw.dropLast()),
+                                                     userAgent: UnsafeRawBufferPointer(rebasing: uaRaw.dropLast()), time: t), as: UTF8.self)
+                }
+            }
+        }
+        let a1 = id("203.0.113.1", "Firefox", 0)
+        #expect(id("203.0.113.1", "Firefox", 3600) == a1)
+        #expect(id("203.0.113.1", "Firefox", 3600 + 8 * 3600) == a1, "exactly the gap: same visit")
+        #expect(id("203.0.113.1", "Firefox", 3600 + 16 * 3600 + 1) != a1, "quiet for longer: a new visit")
+        #expect(id("203.0.113.1", "Chrome", 0) != a1)
+        #expect(id("203.0.113.2", "Firefox", 0) != a1)
+        #expect(a1.count == 16 && !a1.contains("203"))
+    }
+}
+
+/// Sessions end to end: a multi-day log into the test server, compared with an independent count.
+@Suite(.serialized)
+struct SessionRunTests {
+    let dir = TestPaths.tempDir()
+
+    /// Three days of visits from 12 visitors with random gaps (some over 8 hours), one line each.
+    func makeLog() -> (text: String, lines: [(ip: String, ua: String, time: Int)]) {
+        var rng = SplitMix(seed: 42)
+        var lines: [(String, String, Int)] = []
+        let start = Timestamp.daysFromCivil(2026, 10, 1) * 86400
+        for visitor in 0..<12 {
+            var t = start + Int(rng.next() % 7200)
+            while t < start + 3 * 86400 {
+                lines.append(("198.51.100.\(visitor % 6 + 1)", "Mozilla/5.0 Visitor\(visitor / 6)", t))
+                // Mostly minutes apart, sometimes a long break (3 to 20 hours).
+                t += rng.next() % 5 == 0 ? 3 * 3600 + Int(rng.next() % (17 * 3600)) : 60 + Int(rng.next() % 1800)
+            }
+        }
+        lines.sort { $0.2 < $1.2 }
+        let text = lines.map { l -> String in
+            let d = Timestamp.civilFromDays(l.2 / 86400)
+            let s = l.2 % 86400
+            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+            let time = String(format: "%02d/%@/%04d:%02d:%02d:%02d +0000", d.day, months[d.month - 1], d.year, s / 3600, s / 60 % 60, s % 60)
+            return "\(l.0) - - [\(time)] \"GET /p\(l.2 % 97) HTTP/1.1\" 200 5 \"-\" \"\(l.1)\"\n"
+        }.joined()
+        return (text, lines)
+    }
+
+    /// The independent count: per visitor, a new visit when more than 8 hours passed.
+    func expectedVisits(_ lines: [(ip: String, ua: String, time: Int)]) -> Int {
+        var last: [String: Int] = [:]
+        var visits = 0
+        for l in lines {
+            let key = l.ip + "|" + l.ua
+            if let previous = last[key], l.time - previous <= 8 * 3600 {} else { visits += 1 }
+            last[key] = l.time
+        }
+        return visits
+    }
+
+    @Test("distinct sessions sent equal an independent count of visits, also when the import is split over two runs")
+    func multiDay() throws {
+        let (text, lines) = makeLog()
+        let expected = expectedVisits(lines)
+        #expect(expected > 24, "the log has visits split by long breaks")
+        let server = try TestServer(["--ratelimit", "api-count:none", "--ratelimit", "api:none"])
+        var env = ProcessInfo.processInfo.environment
+        env["GOATCOUNTER_API_KEY"] = "test-key"
+        let log = dir.appendingPathComponent("access.log").path
+        let state = dir.appendingPathComponent("state/state.json").path
+        // First half, then (appended) the rest: the second run continues the open visits.
+        let all = text.split(separator: "\n", omittingEmptySubsequences: true)
+        let half = all.count / 2
+        try (all[..<half].joined(separator: "\n") + "\n").write(toFile: log, atomically: true, encoding: .utf8)
+        #expect(try run(TestPaths.binary, ["--site", server.url, "--state", state, log], environment: env).status == 0)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((all[half...].joined(separator: "\n") + "\n").utf8))
+        try handle.close()
+        #expect(try run(TestPaths.binary, ["--site", server.url, "--state", state, log], environment: env).status == 0)
+        let hits = try server.hits()
+        #expect(hits.count == lines.count)
+        let sessions = Set(hits.compactMap { $0["session"] as? String })
+        #expect(sessions.count == expected, "sessions \(sessions.count), independent count \(expected)")
+        // The server groups by them: its visit ids agree.
+        #expect(Set(hits.compactMap { $0["session_id"].map { "\($0)" } }).count == expected)
+        // --sessions off leaves grouping to the server: no session key is sent.
+        let off = try run(TestPaths.binary, ["--dry-run", "--sessions", "off", log], environment: env)
+        #expect(!off.stdout.contains("\"session\""))
+    }
+}
+
+/// A small deterministic generator for test data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int(truncatingIfNeeded: (z ^ (z >> 31)) >> 1)
+    }
+}
