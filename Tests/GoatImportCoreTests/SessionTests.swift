@@ -117,3 +117,19 @@ struct SplitMix {
         return Int(truncatingIfNeeded: (z ^ (z >> 31)) >> 1)
     }
 }
+
+struct SipHashTests {
+    @Test("word-at-a-time hashing equals byte-at-a-time for every split")
+    func splits() {
+        let message = [UInt8](0..<40)
+        var reference = SipHash(key: (1, 2))
+        for b in message { reference.add(byte: b) }
+        let want = reference.finish()
+        for cut in 0...message.count {
+            var h = SipHash(key: (1, 2))
+            message[..<cut].withUnsafeBytes { h.add($0) }
+            message[cut...].withUnsafeBytes { h.add($0) }
+            #expect(h.finish() == want, "cut at \(cut)")
+        }
+    }
+}
