@@ -133,3 +133,21 @@ struct SipHashTests {
         }
     }
 }
+
+struct VisitTableTests {
+    @Test("the table keeps every open visit through growth and drops only idle ones")
+    func growth() {
+        var table = VisitTable(capacity: 8)
+        for k in 1...1000 {
+            let slot = table.slot(for: UInt64(k) &* 0x9E37_79B9_7F4A_7C15, dropIdleBefore: k - 100)
+            #expect(!table.isOccupied(slot))
+            table.set(slot, key: UInt64(k) &* 0x9E37_79B9_7F4A_7C15, start: k, last: k, id: UInt64(k))
+        }
+        // Keys idle since before 900 may have been dropped; the last 100 must all be there.
+        for k in 901...1000 {
+            let slot = table.slot(for: UInt64(k) &* 0x9E37_79B9_7F4A_7C15, dropIdleBefore: 900)
+            #expect(table.isOccupied(slot) && table.id[slot] == UInt64(k))
+        }
+        #expect(table.capacity <= 1024, "size follows open visits, not all visitors ever seen")
+    }
+}

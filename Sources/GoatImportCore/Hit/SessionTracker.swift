@@ -14,9 +14,8 @@ import Foundation
 public final class SessionTracker {
     public let gap: Int
     private let key: (UInt64, UInt64)
-    private var visits: [UInt64: (start: Int, last: Int)] = [:]
+    private var visits = VisitTable()
     private var newest = Int.min
-    private var sincePrune = 0
     private let hex = ByteBuffer(capacity: 16)
 
     public init(secret: [UInt8], gap: Int = 8 * 3600) {
@@ -34,20 +33,19 @@ public final class SessionTracker {
         h.add(byte: 0)
         h.add(userAgent)
         let visitor = h.finish()
-        var visit = visits[visitor]
-        if let v = visit, time - v.last <= gap, time >= v.start - gap {
-            visit = (v.start, max(v.last, time))
-        } else {
-            visit = (time, time)
-        }
-        visits[visitor] = visit
         newest = max(newest, time)
-        sincePrune += 1
-        if sincePrune >= 100_000 { prune() }
-        var id = SipHash(key: key)
-        id.add(word: visitor)
-        id.add(word: UInt64(bitPattern: Int64(visit!.start)))
-        let value = id.finish()
+        let slot = visits.slot(for: visitor, dropIdleBefore: newest - gap)
+        var value: UInt64
+        if visits.isOccupied(slot), time - visits.last[slot] <= gap, time >= visits.start[slot] - gap {
+            visits.last[slot] = max(visits.last[slot], time)
+            value = visits.id[slot]
+        } else {
+            var id = SipHash(key: key)
+            id.add(word: visitor)
+            id.add(word: UInt64(bitPattern: Int64(time)))
+            value = id.finish()
+            visits.set(slot, key: visitor, start: time, last: time, id: value)
+        }
         hex.removeAll()
         for shift in stride(from: 60, through: 0, by: -4) {
             hex.append(JSONString.hexDigit(UInt8((value >> UInt64(shift)) & 0xF)))
@@ -56,11 +54,7 @@ public final class SessionTracker {
     }
 
     /// Visits quiet for longer than the gap (in log time) are closed and forgotten.
-    public func prune() {
-        sincePrune = 0
-        let cutoff = newest - gap
-        visits = visits.filter { $0.value.last >= cutoff }
-    }
+    public func prune() { visits.rebuild(dropIdleBefore: newest - gap, capacity: visits.capacity) }
 
     public var openVisits: Int { visits.count }
 
@@ -75,7 +69,9 @@ public final class SessionTracker {
     public func save(to path: String) throws {
         prune()
         var saved = Saved(gap: gap, visits: [:])
-        for (visitor, v) in visits { saved.visits[String(visitor, radix: 16)] = [v.start, v.last] }
+        for i in 0..<visits.capacity where visits.isOccupied(i) {
+            saved.visits[String(visits.keys[i], radix: 16)] = [visits.start[i], visits.last[i]]
+        }
         let data = try JSONEncoder().encode(saved)
         try AtomicFile.write(data, to: path)
     }
@@ -87,7 +83,13 @@ public final class SessionTracker {
             throw SessionError("\(path): not a goatimport sessions file; move it away to start the visits afresh")
         }
         for (visitor, v) in saved.visits where v.count == 2 {
-            if let key = UInt64(visitor, radix: 16) { visits[key] = (v[0], v[1]); newest = max(newest, v[1]) }
+            guard let key = UInt64(visitor, radix: 16) else { continue }
+            newest = max(newest, v[1])
+            var id = SipHash(key: self.key)
+            id.add(word: key)
+            id.add(word: UInt64(bitPattern: Int64(v[0])))
+            let slot = visits.slot(for: key, dropIdleBefore: Int.min)
+            visits.set(slot, key: key, start: v[0], last: v[1], id: id.finish())
         }
     }
 
@@ -104,6 +106,66 @@ public final class SessionTracker {
     public struct SessionError: Error, CustomStringConvertible {
         public let description: String
         init(_ d: String) { description = d }
+    }
+}
+
+/// Open visits by visitor hash: open addressing with linear probing over parallel arrays. Grows
+/// only after dropping visits that have been idle past the gap, so its size follows the number of
+/// visitors in one gap of log time, not the length of the log. (A Swift Dictionary cost more than
+/// the rest of the line here.)
+struct VisitTable {
+    private(set) var keys: [UInt64]
+    var start: [Int]
+    var last: [Int]
+    var id: [UInt64]
+    private var used: [Bool]
+    private(set) var count = 0
+    var capacity: Int { keys.count }
+
+    init(capacity: Int = 1024) {
+        keys = [UInt64](repeating: 0, count: capacity)
+        start = [Int](repeating: 0, count: capacity)
+        last = [Int](repeating: 0, count: capacity)
+        id = [UInt64](repeating: 0, count: capacity)
+        used = [Bool](repeating: false, count: capacity)
+    }
+
+    func isOccupied(_ slot: Int) -> Bool { used[slot] }
+
+    /// The slot holding `key`, or the empty slot where it goes (`isOccupied` false).
+    mutating func slot(for key: UInt64, dropIdleBefore cutoff: Int) -> Int {
+        if (count + 1) * 2 > capacity {
+            rebuild(dropIdleBefore: cutoff, capacity: capacity)
+            // Still over three-eighths full with only open visits: grow.
+            if (count + 1) * 8 > capacity * 3 { rebuild(dropIdleBefore: cutoff, capacity: capacity * 2) }
+        }
+        let mask = capacity - 1
+        var i = Int(truncatingIfNeeded: key >> 17) & mask
+        while used[i] {
+            if keys[i] == key { return i }
+            i = (i + 1) & mask
+        }
+        return i
+    }
+
+    mutating func set(_ slot: Int, key: UInt64, start s: Int, last l: Int, id v: UInt64) {
+        if !used[slot] { count += 1; used[slot] = true }
+        keys[slot] = key
+        start[slot] = s
+        last[slot] = l
+        id[slot] = v
+    }
+
+    /// Rehashes into `capacity` slots, leaving out visits idle since before `cutoff`.
+    mutating func rebuild(dropIdleBefore cutoff: Int, capacity newCapacity: Int) {
+        var table = VisitTable(capacity: newCapacity)
+        for i in 0..<capacity where used[i] && last[i] >= cutoff {
+            let mask = newCapacity - 1
+            var j = Int(truncatingIfNeeded: keys[i] >> 17) & mask
+            while table.used[j] { j = (j + 1) & mask }
+            table.set(j, key: keys[i], start: start[i], last: last[i], id: id[i])
+        }
+        self = table
     }
 }
 
@@ -179,6 +241,7 @@ struct SipHash {
     }
 
     mutating func add(word: UInt64) {
+        if tailBytes == 0 { compress(word); length += 8; return }
         for i in 0..<8 { add(byte: UInt8(truncatingIfNeeded: word >> (8 * UInt64(i)))) }
     }
 
