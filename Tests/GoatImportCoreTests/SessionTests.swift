@@ -146,7 +146,7 @@ struct VisitTableTests {
         // Keys idle since before 900 may have been dropped; the last 100 must all be there.
         for k in 901...1000 {
             let slot = table.slot(for: UInt64(k) &* 0x9E37_79B9_7F4A_7C15, dropIdleBefore: 900)
-            #expect(table.isOccupied(slot) && table.id[slot] == UInt64(k))
+            #expect(table.isOccupied(slot) && table.id(slot) == UInt64(k))
         }
         #expect(table.capacity <= 1024, "size follows open visits, not all visitors ever seen")
     }

@@ -36,9 +36,9 @@ public final class SessionTracker {
         newest = max(newest, time)
         let slot = visits.slot(for: visitor, dropIdleBefore: newest - gap)
         var value: UInt64
-        if visits.isOccupied(slot), time - visits.last[slot] <= gap, time >= visits.start[slot] - gap {
-            visits.last[slot] = max(visits.last[slot], time)
-            value = visits.id[slot]
+        if visits.isOccupied(slot), time - visits.last(slot) <= gap, time >= visits.start(slot) - gap {
+            visits.touch(slot, last: time)
+            value = visits.id(slot)
         } else {
             var id = SipHash(key: key)
             id.add(word: visitor)
@@ -70,7 +70,7 @@ public final class SessionTracker {
         prune()
         var saved = Saved(gap: gap, visits: [:])
         for i in 0..<visits.capacity where visits.isOccupied(i) {
-            saved.visits[String(visits.keys[i], radix: 16)] = [visits.start[i], visits.last[i]]
+            saved.visits[String(visits.key(i), radix: 16)] = [visits.start(i), visits.last(i)]
         }
         let data = try JSONEncoder().encode(saved)
         try AtomicFile.write(data, to: path)
@@ -114,56 +114,65 @@ public final class SessionTracker {
 /// visitors in one gap of log time, not the length of the log. (A Swift Dictionary cost more than
 /// the rest of the line here.)
 struct VisitTable {
-    private(set) var keys: [UInt64]
-    var start: [Int]
-    var last: [Int]
-    var id: [UInt64]
-    private var used: [Bool]
-    private(set) var count = 0
-    var capacity: Int { keys.count }
-
-    init(capacity: Int = 1024) {
-        keys = [UInt64](repeating: 0, count: capacity)
-        start = [Int](repeating: 0, count: capacity)
-        last = [Int](repeating: 0, count: capacity)
-        id = [UInt64](repeating: 0, count: capacity)
-        used = [Bool](repeating: false, count: capacity)
+    /// One visit in one 32-byte entry, so a lookup touches one cache line. Key 0 marks an empty
+    /// slot (a visitor hash of 0 is stored as 1).
+    struct Entry {
+        var key: UInt64 = 0
+        var start = 0
+        var last = 0
+        var id: UInt64 = 0
     }
 
-    func isOccupied(_ slot: Int) -> Bool { used[slot] }
+    private(set) var entries: [Entry]
+    private(set) var count = 0
+    var capacity: Int { entries.count }
+
+    init(capacity: Int = 1024) {
+        entries = [Entry](repeating: Entry(), count: capacity)
+    }
+
+    @inline(__always) static func stored(_ key: UInt64) -> UInt64 { key == 0 ? 1 : key }
+
+    func isOccupied(_ slot: Int) -> Bool { entries[slot].key != 0 }
+    func key(_ slot: Int) -> UInt64 { entries[slot].key }
+    func start(_ slot: Int) -> Int { entries[slot].start }
+    func last(_ slot: Int) -> Int { entries[slot].last }
+    func id(_ slot: Int) -> UInt64 { entries[slot].id }
+    mutating func touch(_ slot: Int, last: Int) { entries[slot].last = max(entries[slot].last, last) }
 
     /// The slot holding `key`, or the empty slot where it goes (`isOccupied` false).
-    mutating func slot(for key: UInt64, dropIdleBefore cutoff: Int) -> Int {
+    mutating func slot(for rawKey: UInt64, dropIdleBefore cutoff: Int) -> Int {
         if (count + 1) * 2 > capacity {
             rebuild(dropIdleBefore: cutoff, capacity: capacity)
             // Still over three-eighths full with only open visits: grow.
             if (count + 1) * 8 > capacity * 3 { rebuild(dropIdleBefore: cutoff, capacity: capacity * 2) }
         }
+        let key = VisitTable.stored(rawKey)
         let mask = capacity - 1
         var i = Int(truncatingIfNeeded: key >> 17) & mask
-        while used[i] {
-            if keys[i] == key { return i }
-            i = (i + 1) & mask
+        return entries.withUnsafeBufferPointer { e in
+            while e[i].key != 0 {
+                if e[i].key == key { return i }
+                i = (i + 1) & mask
+            }
+            return i
         }
-        return i
     }
 
-    mutating func set(_ slot: Int, key: UInt64, start s: Int, last l: Int, id v: UInt64) {
-        if !used[slot] { count += 1; used[slot] = true }
-        keys[slot] = key
-        start[slot] = s
-        last[slot] = l
-        id[slot] = v
+    mutating func set(_ slot: Int, key rawKey: UInt64, start: Int, last: Int, id: UInt64) {
+        if entries[slot].key == 0 { count += 1 }
+        entries[slot] = Entry(key: VisitTable.stored(rawKey), start: start, last: last, id: id)
     }
 
     /// Rehashes into `capacity` slots, leaving out visits idle since before `cutoff`.
     mutating func rebuild(dropIdleBefore cutoff: Int, capacity newCapacity: Int) {
         var table = VisitTable(capacity: newCapacity)
-        for i in 0..<capacity where used[i] && last[i] >= cutoff {
-            let mask = newCapacity - 1
-            var j = Int(truncatingIfNeeded: keys[i] >> 17) & mask
-            while table.used[j] { j = (j + 1) & mask }
-            table.set(j, key: keys[i], start: start[i], last: last[i], id: id[i])
+        let mask = newCapacity - 1
+        for entry in entries where entry.key != 0 && entry.last >= cutoff {
+            var j = Int(truncatingIfNeeded: entry.key >> 17) & mask
+            while table.entries[j].key != 0 { j = (j + 1) & mask }
+            table.entries[j] = entry
+            table.count += 1
         }
         self = table
     }
