@@ -44,9 +44,9 @@ export GOATCOUNTER_API_KEY=bench
 
 timed() { /usr/bin/time -f "%e %M" -o "$tmp/time" "$@" 2>"$tmp/stderr" >/dev/null || { cat "$tmp/stderr"; exit 1; }; cat "$tmp/time"; }
 echo "$lines pageview lines, $(nproc) cores"
-read -r s kb < <(timed "$bin" --dry-run "$log")
+read -r s kb < <(timed "$bin" --dry-run --sessions off "$log")
 awk -v s="$s" -v n="$lines" -v kb="$kb" 'BEGIN{printf "%-44s %6.2f s %10.0f hits/s %6.1f MB RSS\n", "dry run to /dev/null", s, n/s, kb/1024}'
-read -r s kb < <(timed "$bin" --no-state --site "http://127.0.0.1:$port" "$log")
+read -r s kb < <(timed "$bin" --no-state --sessions off --site "http://127.0.0.1:$port" "$log")
 sent=$(grep -o '[0-9]* hits sent in [0-9]* requests' "$tmp/stderr" || true)
 awk -v s="$s" -v n="$lines" -v kb="$kb" -v sent="$sent" 'BEGIN{printf "%-44s %6.2f s %10.0f hits/s %6.1f MB RSS  (%s)\n", "upload to nginx (202, no limit)", s, n/s, kb/1024, sent}'
 
