@@ -48,6 +48,9 @@ public enum CatchUp {
     ///   to the follower.
     /// - Every identity seen is marked seen in `store`, so its entry is not pruned while the
     ///   file exists.
+    /// - A file whose first line is not complete has no identity and is left out: a rotated
+    ///   file the server had not written a whole line to when the follower stopped, and still
+    ///   writes to, is not read.
     public static func plan(livePath: String, rotated: [String]? = nil, store: CheckpointStore,
                             from: FileFollower.StartPosition, now: Date = Date(),
                             settled: Double = 60) throws -> [CatchUpItem] {

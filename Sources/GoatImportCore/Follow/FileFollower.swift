@@ -12,15 +12,23 @@ import Glibc
 ///   `Options.from` on a first run (the state has never recorded this path), else at 0 (the
 ///   file is new since the last run).
 /// - A partial last line waits for its newline.
-/// - Rename rotation (the path now names another inode): the old descriptor is read until it
-///   has been quiet for `gracePeriod` counted from when the rotation was noticed (the server
-///   keeps writing to it until it reopens its logs), then the new file is read from 0 (or its
-///   checkpoint). A line written to the old file after that is lost.
+/// - Files are read one after the other, each to its end: the backlog (`CatchUp.plan`), files
+///   renamed away from the path, then the file now at the path. The path is watched all the
+///   time, also while older files are read: a new file there is opened as soon as it is
+///   noticed (so a file rotated away again before its turn is still read, from its
+///   descriptor), and the newest file is checked for copytruncate before it is read too.
+/// - Rename rotation (the path now names another inode, or none): the old descriptor is read
+///   until it has not grown for `gracePeriod`, counted from when the rotation was noticed
+///   (the server keeps writing to it until it reopens its logs), then the next file. A line
+///   written to the old file after that is lost. Backlog files are drained the same way,
+///   counted from when the follower was created (gzip files and copies cannot grow).
 /// - Copytruncate (same inode, size below the read position, or a different first line): the
 ///   file is read again from 0. Lines not yet read when the file was truncated are looked
-///   for in a sibling copy with the same identity (`access.log.1`) and read from there first.
-///   Lines written between logrotate's copy and its truncate exist in neither file and are
-///   lost: copytruncate has that window whatever the reader does.
+///   for in a sibling copy with the same identity (`access.log.1`, or `.1.gz`) and read from
+///   there first. The identity of a file not read yet is taken as soon as its first line is
+///   complete. Lost whatever the reader does: lines written between logrotate's copy and its
+///   truncate (they exist in neither file), and lines of a file copytruncated before the
+///   follower ever saw its first line complete (nothing tells the new content from the old).
 /// - Sleeps on inotify (or polls every `pollInterval` without it); `stop()` wakes it from
 ///   another thread. Not otherwise thread-safe: call `next` from one thread.
 public final class FileFollower {
@@ -65,10 +73,13 @@ public final class FileFollower {
     public let options: Options
     private let store: CheckpointStore?
     private let watcher: FileWatcher
-    private var backlog: [Reading] = []
-    private var current: Reading?
+    /// The files to read, in order; the first is being read. The catch-up backlog, then files
+    /// renamed away from `path` (drained until quiet), then the file now at `path` (`live`).
+    private var readings: [Reading] = []
+    /// The file at `path` as of the last check (the last of `readings`); nil when there is none
+    /// yet, or when the last file was renamed away (or deleted) and no new one exists yet.
+    private var live: Reading?
     private var openedLive = false
-    private var liveAfterBacklog: Reading?
     private let stopLock = NSLock()
     private var stopped = false
     /// Lines over `maxLineLength` skipped so far.
@@ -91,18 +102,16 @@ public final class FileFollower {
         self.store = store
         self.options = options
         watcher = FileWatcher(useInotify: options.useInotify)
-        self.backlog = backlog.map { Reading(item: $0, follower: self) }
+        readings = backlog.map { Reading(item: $0, follower: self) }
         // Open the live file now, so that `from: .end` means the end as of creating the
-        // follower, and so that a rotation while the backlog is read does not skip it (its
-        // descriptor is drained like any rotated file). An error other than a missing file
-        // is thrown by the first `next`.
-        if let first = backlog.first {
-            liveAfterBacklog = try? makeLive()
-            watcher.watch(file: first.path)
-        } else {
-            current = try? makeLive()
-            watcher.watch(file: path)
+        // follower. It is watched from now on, also while the backlog is read: a rotation or
+        // copytruncate meanwhile is handled as if it were being read. An error other than a
+        // missing file is thrown by the first `next`.
+        if let r = try? makeLive() {
+            live = r
+            readings.append(r)
         }
+        watchCurrent()
     }
 
     /// Whether inotify is in use (false: polling).
@@ -136,8 +145,8 @@ public final class FileFollower {
                 return nil
             }
             var wait = min(deadline - now, watcher.usesInotify ? options.safetyInterval : options.pollInterval)
-            if let r = current, let quietSince = r.quietSince {
-                wait = min(wait, max(0.01, quietSince + options.gracePeriod - now))
+            if let r = readings.first, let quietSince = r.quietSince {
+                wait = min(wait, max(0.01, max(quietSince, r.lastData) + options.gracePeriod - now))
             }
             watcher.wait(seconds: wait)
         }
@@ -146,11 +155,9 @@ public final class FileFollower {
     // MARK: - Reading
 
     private func readLine() throws -> FollowedLine? {
-        guard let r = current else { return nil }
-        let before = r.raw.position
+        guard let r = readings.first else { return nil }
         let tooLongBefore = r.reader.tooLongLines
         let got = try r.reader.next()
-        if r.raw.position != before { r.lastData = options.clock() }
         if r.reader.tooLongLines != tooLongBefore {
             tooLongLines += r.reader.tooLongLines - tooLongBefore
             r.ringValid = false
@@ -158,7 +165,7 @@ public final class FileFollower {
         guard let line = got else { return nil }
         if r.isLive, let id = r.identity, r.raw.position != r.verifiedPosition {
             // New data: make sure the file still is the one we think (truncated and rewritten
-            // past our position between two checks, or while the backlog was read).
+            // past our position between two checks).
             if try r.file.fingerprint() != id {
                 try restart(r, reason: "rewritten")
                 return try readLine()
@@ -181,68 +188,85 @@ public final class FileFollower {
         return FollowedLine(line: line, identity: r.identity!, path: r.file.path, checkpoint: checkpoint)
     }
 
-    /// At the end of the current file: switch files or restart when the file system says so.
-    /// Returns true when something changed and reading should be tried again.
+    /// At the end of the current file: look at `path` (rotation, truncation), and move on from
+    /// a finished file. Returns true when something changed and reading should be tried again.
     private func checkFiles() throws -> Bool {
-        guard let r = current else {
-            if !backlog.isEmpty {
-                current = backlog.removeFirst()
-                watcher.watch(file: current!.file.path)
-                return true
-            }
-            if let live = liveAfterBacklog {
-                liveAfterBacklog = nil
-                current = live
-                watcher.watch(file: live.file.path)
-                return true
-            }
-            return try openLive()
-        }
         let now = options.clock()
-        if !r.isLive {
-            // A rotated file: done when it cannot grow (gzip, copy) or has been quiet long enough.
-            if r.quietSince == nil { r.quietSince = now }
-            if r.static || now - max(r.lastData, r.quietSince!) >= options.gracePeriod {
-                events.append("done \(r.file.path)")
-                current = nil
-                return true
-            }
-            return false
-        }
-        var st = stat()
-        let exists = stat(path, &st) == 0
-        if exists && UInt64(st.st_dev) == r.file.device && UInt64(st.st_ino) == r.file.inode {
-            // Same file: truncated?
-            if Int64(st.st_size) < r.raw.position {
-                try restart(r, reason: "truncated")
-                return true
-            }
-            if let id = r.identity, Int64(st.st_size) > 0 {
-                let now = try r.file.fingerprint()
-                if now != id {
-                    try restart(r, reason: "rewritten")
-                    return true
-                }
-            }
-            return false
-        }
-        // Renamed or deleted: drain the old descriptor, then move on once a new file exists.
-        if r.quietSince == nil {
-            r.quietSince = now
-            events.append("rotated \(path)")
-        }
-        if exists && now - max(r.lastData, r.quietSince!) >= options.gracePeriod {
-            current = nil
-            return try openLive()
+        // (A restart may have put a copy first: it has not been read yet.)
+        if try checkPath(now: now) { return true }
+        for r in readings where r !== live { r.noteGrowth(now: now) }
+        guard let r = readings.first, r !== live else { return false }
+        // A rotated file: done when it cannot grow (gzip, copy) or has not grown for the grace
+        // period since it stopped being the live file (or was opened, for the backlog).
+        if r.static || now - max(r.lastData, r.quietSince ?? r.lastData) >= options.gracePeriod {
+            events.append("done \(r.file.path)")
+            readings.removeFirst()
+            watchCurrent()
+            return true
         }
         return false
     }
 
-    private func openLive() throws -> Bool {
+    /// Whatever is being read, keeps track of the file at `path`: opens a new one as soon as
+    /// it appears (so that a file rotated away again before it is read is still read, from
+    /// its descriptor), and checks the current one for copytruncate (also before reading it).
+    private func checkPath(now: Double) throws -> Bool {
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        if let l = live {
+            if exists && UInt64(st.st_dev) == l.file.device && UInt64(st.st_ino) == l.file.inode {
+                return try checkRewritten(l)
+            }
+            // Renamed or deleted: drain its descriptor until it has been quiet for the grace
+            // period (the server writes to it until it reopens its logs).
+            l.quietSince = now
+            l.lastData = now
+            l.lastSize = l.file.size()
+            live = nil
+            events.append("rotated \(path)")
+        }
+        guard exists else { return false }
+        if let last = readings.last, last.isLive,
+           UInt64(st.st_dev) == last.file.device && UInt64(st.st_ino) == last.file.inode {
+            // Renamed back: it is the live file again.
+            last.quietSince = nil
+            live = last
+            return false
+        }
+        if readings.contains(where: { UInt64(st.st_dev) == $0.file.device && UInt64(st.st_ino) == $0.file.inode }) {
+            return false   // an older file renamed back: nothing new to read
+        }
         guard let r = try makeLive() else { return false }
-        watcher.watch(file: path)
-        current = r
+        live = r
+        readings.append(r)
+        if readings.count == 1 { watchCurrent() }
         return true
+    }
+
+    /// The live file (read or not yet): truncated below the read position, or a different first
+    /// line (copytruncate, then written past our position), means it is read again from 0.
+    /// Its identity is taken as soon as its first line is complete, read or not, so that a
+    /// copytruncate before it is read is noticed too.
+    private func checkRewritten(_ l: Reading) throws -> Bool {
+        if l.file.size() < l.raw.position {
+            try restart(l, reason: "truncated")
+            return true
+        }
+        let now = try l.file.fingerprint()
+        if let id = l.identity {
+            if now != id {
+                try restart(l, reason: "rewritten")
+                return true
+            }
+        } else {
+            l.identity = now
+        }
+        return false
+    }
+
+    private func watchCurrent() {
+        guard let r = readings.first, r !== live else { return watcher.watch(file: path) }
+        watcher.watch(file: r.file.path)
     }
 
     /// Opens the file now at `path`, positioned per its checkpoint or the start rules; nil
@@ -273,22 +297,28 @@ public final class FileFollower {
         return r
     }
 
+    /// Reads the live file `r` again from 0, after the lines it still had in the copy of a
+    /// copytruncate (when found).
     private func restart(_ r: Reading, reason: String) throws {
         events.append("\(reason) \(path)")
+        guard let index = readings.firstIndex(where: { $0 === r }) else { return }
         let emitted = r.emittedOffset
         let oldIdentity = r.identity
         let oldTail = r.ringValid ? TailCheck.hash(r.ring) : nil
         let fresh = Reading(file: r.file, identity: nil, start: 0, baseLine: 0, live: true, follower: self)
         fresh.identity = try r.file.fingerprint()
-        current = fresh
+        // (Rewritten after it was renamed away: still drained until quiet.)
+        fresh.quietSince = r.quietSince
+        var replacement = [fresh]
         // copytruncate: the lines we had not read yet may be in the copy.
         if options.readCopytruncateCopies, let id = oldIdentity, let tail = oldTail,
            let copy = try findCopy(of: id, after: emitted, tail: tail) {
             copy.baseLine = r.emittedLine
-            backlog.insert(copy, at: 0)
-            backlog.append(fresh)
-            current = nil
+            replacement.insert(copy, at: 0)
         }
+        readings.replaceSubrange(index...index, with: replacement)
+        if live === r { live = fresh }
+        if index == 0 { watchCurrent() }
     }
 
     private func findCopy(of identity: FileFingerprint, after offset: Int64, tail: String) throws -> Reading? {
@@ -324,7 +354,10 @@ public final class FileFollower {
         let isLive: Bool
         /// Cannot grow: switch away at its end without waiting.
         var `static`: Bool
+        /// When the file was last seen growing (or opened, or renamed away).
         var lastData: Double
+        /// Its size then.
+        var lastSize: Int64
         /// When the file stopped being the live file (rotation noticed, or backlog opened).
         var quietSince: Double?
         /// The ≤64 bytes before `ringEnd`, for tail hashes.
@@ -353,6 +386,7 @@ public final class FileFollower {
                                 maxLineLength: follower.options.maxLineLength,
                                 emitPartialLineAtEOF: false, startOffset: start)
             lastData = follower.options.clock()
+            lastSize = file.size()
             if !live { quietSince = lastData }
         }
 
@@ -386,6 +420,16 @@ public final class FileFollower {
             self.init(file: file, identity: item.identity, start: start, baseLine: start > 0 ? item.startLine : 0,
                       live: false, follower: follower, source: source, raw: raw)
             setTail(tail, at: start)
+        }
+
+        /// A file that may still be written to (rotated away, backlog): notes when it grew.
+        func noteGrowth(now: Double) {
+            guard !`static` else { return }
+            let size = file.size()
+            if size != lastSize {
+                lastSize = size
+                lastData = now
+            }
         }
 
         func setTail(_ bytes: [UInt8]?, at offset: Int64) {

@@ -100,6 +100,46 @@ struct FollowFollowerTests {
         #expect(f.events.contains { $0.hasPrefix("truncated") || $0.hasPrefix("rewritten") })
     }
 
+    @Test func copytruncateOfTheLiveFileWhileTheBacklogIsReadIsNoticed() throws {
+        let dir = FollowTempDir()
+        let clock = FollowClock()
+        let store = try CheckpointStore(path: dir.file("state.json"), durable: false)
+        dir.write("access.log.1", "a1\n")     // the server may still write to it
+        dir.write("access.log", "")
+        let plan = try CatchUp.plan(livePath: dir.file("access.log"), store: store, from: .beginning)
+        let f = FileFollower(path: dir.file("access.log"), store: store, options: Self.options(clock), backlog: plan)
+        #expect(try Self.texts(f) == ["a1"])
+        dir.append("access.log", "b1\nb2\n")
+        #expect(try Self.texts(f) == [])      // still draining access.log.1
+        // copytruncate before access.log was ever read: b1 and b2 are only in the copy.
+        try FileManager.default.moveItem(atPath: dir.file("access.log.1"), toPath: dir.file("access.log.2"))
+        try FileManager.default.copyItem(atPath: dir.file("access.log"), toPath: dir.file("access.log.1"))
+        #expect(truncate(dir.file("access.log"), 0) == 0)
+        dir.append("access.log", "c1\n")
+        clock.now += 6
+        #expect(try Self.texts(f) == ["b1", "b2", "c1"])
+        #expect(f.events.contains { $0.hasPrefix("copy") })
+    }
+
+    @Test func aFileRotatedAgainBeforeItsTurnIsStillRead() throws {
+        let dir = FollowTempDir()
+        let clock = FollowClock()
+        dir.write("access.log", "a1\n")
+        let f = FileFollower(path: dir.file("access.log"), store: nil, options: Self.options(clock))
+        #expect(try Self.texts(f) == ["a1"])
+        try FileManager.default.moveItem(atPath: dir.file("access.log"), toPath: dir.file("access.log.1"))
+        dir.write("access.log", "b1\n")
+        #expect(try Self.texts(f) == [])      // draining a's descriptor
+        // Rotated again before the grace period of the first rotation is over.
+        try FileManager.default.moveItem(atPath: dir.file("access.log.1"), toPath: dir.file("access.log.2"))
+        try FileManager.default.moveItem(atPath: dir.file("access.log"), toPath: dir.file("access.log.1"))
+        dir.write("access.log", "c1\n")
+        dir.append("access.log.1", "b2\n")
+        #expect(try Self.texts(f) == [])
+        clock.now += 6
+        #expect(try Self.texts(f) == ["b1", "b2", "c1"])
+    }
+
     @Test func stopFromAnotherThreadWakesABlockedNext() throws {
         let dir = FollowTempDir()
         dir.write("access.log", "")
