@@ -85,16 +85,12 @@ struct Import: ParsableCommand {
     }
 
     private func runImport() throws {
-        let format = try parsing.resolveFormat()
-        var options = Importer.Options(format: format)
-        options.filter = try filters.resolve()
-        options.timeZone = try parsing.resolveTimeZone()
-        options.maxLineLength = parsing.maxLineLength
+        var options = try parsing.importerOptions(filters: filters)
+        let format = options.format
         let inputs = InputOrder.sorted(files)
         if verbose {
             options.onMalformed = { file, line, reason, text in printError("goatimport: \(file):\(line): \(reason): \(text)") }
         }
-        options.onInputError = { printError("goatimport: error: \($0)") }
         do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
 
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent

@@ -21,6 +21,16 @@ struct ParsingOptions: ParsableArguments {
         }
     }
 
+    /// The importer's options from these flags and the filter flags: one place for import and verify.
+    func importerOptions(filters: FilterOptions) throws -> Importer.Options {
+        var options = Importer.Options(format: try resolveFormat())
+        options.filter = try filters.resolve()
+        options.timeZone = try resolveTimeZone()
+        options.maxLineLength = maxLineLength
+        options.onInputError = { printError("goatimport: error: \($0)") }
+        return options
+    }
+
     func resolveTimeZone() throws -> LogTimeZone {
         do { return try LogTimeZone(tz) } catch { throw ValidationError("\(error)") }
     }

@@ -52,12 +52,8 @@ struct Verify: ParsableCommand {
     }
 
     private func verify() throws {
-        let format = try parsing.resolveFormat()
-        var options = Importer.Options(format: format)
-        options.filter = try filters.resolve()
-        options.timeZone = try parsing.resolveTimeZone()
-        options.maxLineLength = parsing.maxLineLength
-        options.onInputError = { printError("goatimport: error: \($0)") }
+        let options = try parsing.importerOptions(filters: filters)
+        let format = options.format
         let inputs = InputOrder.sorted(files)
         do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
 
