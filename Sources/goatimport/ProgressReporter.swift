@@ -75,9 +75,9 @@ final class ProgressReporter {
             let width = 24
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            redraw(String(format: "[%@] %3.0f%% %@ hits sent, %.0f hits/s%@", bar, fraction * 100, group(summary.sent), rate, left))
+            redraw(String(format: "[%@] %3.0f%% %@ hits sent, %.0f hits/s%@", bar, fraction * 100, ImportSummary.group(summary.sent), rate, left))
         } else {
-            printError(String(format: "goatimport: %.0f%% done, %@ hits sent, %.0f hits/s%@", fraction * 100, group(summary.sent), rate, left))
+            printError(String(format: "goatimport: %.0f%% done, %@ hits sent, %.0f hits/s%@", fraction * 100, ImportSummary.group(summary.sent), rate, left))
         }
     }
 
@@ -98,11 +98,5 @@ final class ProgressReporter {
         if s < 60 { return "\(s) s" }
         if s < 3600 { return "\(s / 60) min \(s % 60) s" }
         return "\(s / 3600) h \(s / 60 % 60) min"
-    }
-
-    private func group(_ n: Int) -> String {
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .decimal
-        return formatter.string(from: NSNumber(value: n)) ?? "\(n)"
     }
 }

@@ -7,13 +7,7 @@ import Testing
 struct APICommandTests {
     let bin = TestPaths.binary
 
-    func env(_ key: String = "test-key") -> [String: String] {
-        var e = ProcessInfo.processInfo.environment
-        e["GOATCOUNTER_API_KEY"] = key
-        e["XDG_STATE_HOME"] = TestPaths.tempDir().path
-        e["STATE_DIRECTORY"] = nil
-        return e
-    }
+    func env(_ key: String = "test-key") -> [String: String] { testEnvironment(key: key) }
 
     /// A small combined log: pageviews on two days, one with tracking parameters, a bot, an
     /// image and a 404 (which the filters skip), and one from an address the site may ignore.

@@ -100,3 +100,13 @@ struct FixtureRequest {
         }
     }()
 }
+
+/// The environment for running the binary in a test: the key, and a fresh state directory so
+/// that runs do not share checkpoints unless a test passes --state.
+func testEnvironment(key: String = "test-key") -> [String: String] {
+    var e = ProcessInfo.processInfo.environment
+    e["GOATCOUNTER_API_KEY"] = key
+    e["XDG_STATE_HOME"] = TestPaths.tempDir().path
+    e["STATE_DIRECTORY"] = nil
+    return e
+}

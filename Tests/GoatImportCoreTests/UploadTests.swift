@@ -9,14 +9,7 @@ struct UploadTests {
     let example = TestPaths.root.appendingPathComponent("examples/access.log").path
     let nginx = TestPaths.fixture("nginx/combined.log")
 
-    /// A fresh state directory for each run: these tests are about one run each.
-    func env(_ key: String = "test-key") -> [String: String] {
-        var e = ProcessInfo.processInfo.environment
-        e["GOATCOUNTER_API_KEY"] = key
-        e["XDG_STATE_HOME"] = TestPaths.tempDir().path
-        e["STATE_DIRECTORY"] = nil
-        return e
-    }
+    func env(_ key: String = "test-key") -> [String: String] { testEnvironment(key: key) }
 
     /// What a dry run says should arrive, as comparable keys.
     func expected(_ files: [String], _ extra: [String] = []) throws -> [String] {

@@ -47,7 +47,8 @@ public struct ImportSummary: Sendable {
         return out.joined(separator: "\n")
     }
 
-    static func group(_ n: Int) -> String {
+    /// 1234567 → "1,234,567": counts in reports.
+    public static func group(_ n: Int) -> String {
         let digits = String(n)
         var out = ""
         for (i, c) in digits.reversed().enumerated() {
