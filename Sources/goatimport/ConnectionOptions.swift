@@ -15,6 +15,11 @@ struct ConnectionOptions: ParsableArguments {
 
     func makeClient() throws -> GoatCounterClient {
         guard let site else { throw ValidationError("--site is required: the GoatCounter site's URL") }
+        return try makeClient(site: site)
+    }
+
+    /// A client for one site of a site map (same key, same timeout).
+    func makeClient(site: String) throws -> GoatCounterClient {
         let url: URL
         do { url = try GoatCounterClient.parseSite(site) } catch { throw ValidationError("\(error)") }
         return GoatCounterClient(site: url, apiKey: try APIKey.load(file: apiKeyFile),

@@ -3,6 +3,19 @@ import Dispatch
 import Foundation
 import GoatImportCore
 
+/// When something was last logged, shared by the uploader threads.
+final class LockedDate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var date = Date()
+    /// True (and reset to now) when the last time is more than `seconds` ago.
+    func olderThan(_ seconds: TimeInterval) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard Date().timeIntervalSince(date) >= seconds else { return false }
+        date = Date()
+        return true
+    }
+}
+
 /// Input names by index, written by the parsing thread and read by the uploader's.
 final class NameTable: @unchecked Sendable {
     private let lock = NSLock()
@@ -29,6 +42,7 @@ struct Import: ParsableCommand {
     @OptionGroup(title: "Log format") var parsing: ParsingOptions
     @OptionGroup(title: "Filters") var filters: FilterOptions
     @OptionGroup(title: "GoatCounter") var connection: ConnectionOptions
+    @OptionGroup(title: "Many sites from one log") var siteMapOptions: SiteMapOptions
     @OptionGroup(title: "Visits") var sessionOptions: SessionOptions
 
     @Flag(name: .long, help: "Print each hit as one JSON object per line on stdout instead of sending it.")
@@ -63,8 +77,11 @@ struct Import: ParsableCommand {
 
     mutating func validate() throws {
         if files.isEmpty { throw ValidationError("no input: give one or more log files, or - for standard input") }
-        if !dryRun && connection.site == nil {
-            throw ValidationError("nothing to do: pass --site URL to send hits to GoatCounter, or --dry-run to print them")
+        if connection.site != nil && siteMapOptions.isGiven {
+            throw ValidationError("--site and --site-map: give one (a site map can end with '*=URL' for every other host)")
+        }
+        if !dryRun && connection.site == nil && !siteMapOptions.isGiven {
+            throw ValidationError("nothing to do: pass --site URL (or --site-map HOST=URL) to send hits to GoatCounter, or --dry-run to print them")
         }
         if batchSize < 1 || batchSize > 500 { throw ValidationError("--batch-size must be between 1 and 500") }
         if from != "beginning" && from != "end" { throw ValidationError("--from must be beginning or end") }
@@ -86,7 +103,8 @@ struct Import: ParsableCommand {
 
     private func runImport() throws {
         var options = try parsing.importerOptions(filters: filters)
-        let format = options.format
+        let siteMap = try siteMapOptions.makeMap()
+        options.siteMap = siteMap
         let inputs = InputOrder.sorted(files)
         if verbose {
             options.onMalformed = { file, line, reason, text in printError("goatimport: \(file):\(line): \(reason): \(text)") }
@@ -96,7 +114,7 @@ struct Import: ParsableCommand {
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
             options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRunDir: stateDir)
-            let importer = try Importer(options: options)
+            let importer = try makeImporter(options)
             let summary = try importer.run(inputs: inputs, into: NDJSONSink())
             report(summary, nil)
             try writeSummaryJSON(summary, nil, error: nil)
@@ -104,9 +122,12 @@ struct Import: ParsableCommand {
             return
         }
 
-        let client = try connection.makeClient()
-        _ = try ConnectionOptions.preflight(client, needing: .count)
-        if follow { return try runFollow(client: client, options: options, format: format) }
+        // One client per site; each is checked before anything is sent.
+        let siteURLs = siteMap?.sites ?? [connection.site!]
+        let clients = try siteURLs.map { try connection.makeClient(site: $0) }
+        for client in clients { _ = try ConnectionOptions.preflight(client, needing: .count) }
+        let stateSites = siteMap?.sites ?? []
+        if follow { return try runFollow(clients: clients, stateSites: stateSites, options: options) }
 
         // Checkpoints: resume each file where the server last acknowledged it.
         var keeper: CheckpointKeeper?
@@ -115,8 +136,9 @@ struct Import: ParsableCommand {
             do {
                 let store = try CheckpointStore(path: path)
                 try store.lock()
-                let k = try CheckpointKeeper(store: store, inputs: inputs)
+                let k = try CheckpointKeeper(store: store, inputs: inputs, sites: stateSites)
                 options.startPositions = try k.startPositions()
+                options.siteStarts = k.siteStarts
                 options.emitPartialLastLine = false
                 for note in k.notes { printError("goatimport: \(note)") }
                 keeper = k
@@ -125,55 +147,34 @@ struct Import: ParsableCommand {
             }
         }
         options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
-        let importer = try Importer(options: options)
+        let importer = try makeImporter(options)
 
         let stop = StopSignal()
-        let queue = BatchQueue(capacity: 4)
-        // Without a user agent in the log the server cannot group visits; tell it so instead of
-        // having every hit refused.
-        let noSessions = try options.sessions == nil && !format.fields().contains(.userAgent)
-        let sink = BatchingSink(queue: queue, batchSize: batchSize, noSessions: noSessions)
-        let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize))
-        let uploader = Uploader(client: client, options: uploadOptions(retryFor: retryFor), stop: stop) { event in
-            progress.handle(event, inputs: inputs)
-        }
-        if let keeper {
-            uploader.onAcknowledged = { batch in
-                if let last = batch.lastPosition { try keeper.acknowledged(last) }
-            }
-        }
-
+        let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize), lanes: clients.count)
+        let lanes = UploadLanes(clients: clients, routed: siteMap != nil, batchSize: batchSize,
+                                noSessions: try noSessions(options), options: uploadOptions(retryFor: retryFor), stop: stop,
+                                onEvent: { lane, event in progress.handle(event, lane: lane, inputs: inputs) },
+                                onAcknowledged: { lane, batch in
+                                    if let last = batch.lastPosition { try keeper?.acknowledged(last, site: lane) }
+                                })
         let signals = SignalHandlers { signal in
             printError("\ngoatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
             stop.stop()
-            queue.cancel()
+            lanes.cancelAll()
         }
         defer { signals.cancel() }
 
-        let outcome = UploadPipeline.run(uploader: uploader, queue: queue, threadName: "goatimport-parse") {
-            try importer.run(inputs: inputs, into: sink)
+        let outcome = UploadPipeline.run(lanes: lanes.lanes, threadName: "goatimport-parse") {
+            try importer.run(inputs: inputs, into: lanes.sink)
         }
-        let importSummary = outcome.summary, importError = outcome.parseError, uploadError = outcome.uploadError
         if !noState { try saveSessions(options.sessions, stateDir) }
         progress.clearLine()
-
-        report(importSummary, uploader.summary)
-        if let position = uploader.summary.lastAcknowledged, stop.isStopped || uploadError != nil {
-            printError("goatimport: acknowledged by the server up to \(inputs[position.input]):\(position.line)")
-        }
-        try writeSummaryJSON(importSummary, uploader.summary, error: uploadError ?? importError)
-        if let uploadError {
-            printError("goatimport: error: \(uploadError)")
-            throw ExitCode(1)
-        }
-        if let importError { throw importError }
-        if stop.isStopped { return }
-        if !importSummary.inputErrors.isEmpty { throw ExitCode(1) }
+        try finish(outcome, lanes, stop: stop, inputName: { inputs[$0] })
     }
 
     /// `--follow`: catch up from the checkpoint (rotated files first), then follow the live log
     /// until SIGTERM; retries never give up, checkpoints move with every acknowledgement.
-    private func runFollow(client: GoatCounterClient, options: Importer.Options, format: LogFormat) throws {
+    private func runFollow(clients: [GoatCounterClient], stateSites: [String], options: Importer.Options) throws {
         let live = files[0]
         let store: CheckpointStore
         let follower: FileFollower
@@ -192,51 +193,87 @@ struct Import: ParsableCommand {
         var options = options
         let stateDir = (store.path as NSString).deletingLastPathComponent
         options.sessions = try sessionOptions.makeTracker(stateDir: stateDir, dryRunDir: nil)
-        let importer = try Importer(options: options)
-        let stop = StopSignal()
-        let queue = BatchQueue(capacity: 4)
-        let sink = BatchingSink(queue: queue, batchSize: batchSize,
-                                noSessions: try options.sessions == nil && !format.fields().contains(.userAgent))
-        let names = NameTable()
-        importer.onNewInput = { index, path in names.set(index, path) }
-        var lastLog = Date()
-        let uploader = Uploader(client: client, options: uploadOptions(retryFor: nil), stop: stop) { event in
-            switch event {
-            case .hitRejected(let input, let line, let message):
-                printError("goatimport: \(names.get(input)):\(line): the server rejected the hit: \(message)")
-            case .waiting(let seconds, let reason) where seconds >= 5:
-                printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason))
-            case .acknowledged(_, let summary) where Date().timeIntervalSince(lastLog) >= 60:
-                lastLog = Date()
-                printError("goatimport: \(summary.sent) hits sent")
-            default: break
+        if !stateSites.isEmpty {
+            // Each site skips what it acknowledged before, in a file resumed from its checkpoint
+            // (the follower resumes at the least advanced site; a file read again from its start
+            // after a failed tail check has a first line ending at or before that).
+            options.siteStartsForFile = { identity, firstLineEnd in
+                guard let cp = store.checkpoint(for: identity), firstLineEnd > cp.offset else { return nil }
+                return stateSites.map { cp.sites[$0]?.offset ?? cp.offset }
             }
         }
-        uploader.onAcknowledged = { batch in
-            guard let checkpoint = batch.checkpoint else { return }
-            store.update(checkpoint)
-            try store.save()
-        }
+        let importer = try makeImporter(options)
+        let stop = StopSignal()
+        let names = NameTable()
+        importer.onNewInput = { index, path in names.set(index, path) }
+        let lastLog = LockedDate()
+        let lanes = UploadLanes(
+            clients: clients, routed: !stateSites.isEmpty, batchSize: batchSize, noSessions: try noSessions(options),
+            options: uploadOptions(retryFor: nil), stop: stop,
+            onEvent: { lane, event in
+                switch event {
+                case .hitRejected(let input, let line, let message):
+                    printError("goatimport: \(names.get(input)):\(line): the server rejected the hit: \(message)")
+                case .waiting(let seconds, let reason) where seconds >= 5:
+                    printError(String(format: "goatimport: %@: waiting %.0f s (%@)", clients[lane].site.absoluteString, seconds, reason))
+                case .acknowledged(_, let summary) where lastLog.olderThan(60):
+                    printError("goatimport: \(summary.sent) hits sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")
+                default: break
+                }
+            },
+            onAcknowledged: { lane, batch in
+                guard let checkpoint = batch.checkpoint else { return }
+                if stateSites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: stateSites[lane], of: stateSites) }
+                try store.save()
+            })
         let signals = SignalHandlers { signal in
             printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
             stop.stop()
             follower.stop()
-            queue.cancel()
+            lanes.cancelAll()
         }
         defer { signals.cancel() }
 
-        let outcome = UploadPipeline.run(uploader: uploader, queue: queue, threadName: "goatimport-follow",
+        let outcome = UploadPipeline.run(lanes: lanes.lanes, threadName: "goatimport-follow",
                                          uploaderDone: { stop.stop(); follower.stop() }) {
-            try importer.follow(follower, into: sink, stop: stop)
+            try importer.follow(follower, into: lanes.sink, stop: stop)
         }
-        let summary = outcome.summary, followError = outcome.parseError, uploadError = outcome.uploadError
         try saveSessions(options.sessions, stateDir)
-        report(summary, uploader.summary)
-        try writeSummaryJSON(summary, uploader.summary, error: uploadError ?? followError)
-        if let error = uploadError ?? followError {
-            printError("goatimport: error: \(error)")
+        try finish(outcome, lanes, stop: stop, inputName: names.get)
+    }
+
+    private func makeImporter(_ options: Importer.Options) throws -> Importer {
+        do { return try Importer(options: options) } catch let error as FormatError { throw CleanExit.message("\(error)") }
+    }
+
+    /// Without a user agent in the log the server cannot group visits; tell it so instead of
+    /// having every hit refused.
+    private func noSessions(_ options: Importer.Options) throws -> Bool {
+        try options.sessions == nil && !options.format.fields().contains(.userAgent)
+    }
+
+    /// The report, the summary file and the exit status, after an upload run.
+    private func finish(_ outcome: UploadPipeline.Outcome, _ lanes: UploadLanes, stop: StopSignal,
+                        inputName: (Int) -> String) throws {
+        let summary = outcome.summary
+        report(summary, lanes.total, perSite: lanes.lanes.count > 1 ? lanes.perSite : [])
+        let several = lanes.lanes.count > 1
+        for (index, lane) in lanes.lanes.enumerated() {
+            if let position = lane.uploader.summary.lastAcknowledged, stop.isStopped || outcome.uploadErrors[index] != nil {
+                printError("goatimport: \(several ? lanes.sites[index] + ": " : "")acknowledged by the server up to \(inputName(position.input)):\(position.line)")
+            }
+        }
+        try writeSummaryJSON(summary, lanes.total, error: outcome.uploadError ?? outcome.parseError)
+        for (index, error) in outcome.uploadErrors.enumerated() {
+            if let error { printError("goatimport: error: \(several ? lanes.sites[index] + ": " : "")\(error)") }
+        }
+        if outcome.uploadError != nil { throw ExitCode(1) }
+        if let parseError = outcome.parseError {
+            printError("goatimport: error: \(parseError)")
             throw ExitCode(1)
         }
+        if stop.isStopped { return }
+        if !summary.inputErrors.isEmpty { throw ExitCode(1) }
     }
 
     /// Open visits go with the state, so the next run continues them.
@@ -254,10 +291,13 @@ struct Import: ParsableCommand {
         return options
     }
 
-    private func report(_ summary: ImportSummary, _ upload: UploadSummary?) {
+    private func report(_ summary: ImportSummary, _ upload: UploadSummary?, perSite: [(site: String, summary: UploadSummary)] = []) {
         var lines = summary.render().split(separator: "\n").map(String.init)
         if let upload {
             lines.append("\(upload.sent) hits sent in \(upload.requests) requests (\(upload.rateLimited) rate-limited, \(upload.retries) retried)")
+            for (site, s) in perSite {
+                lines.append("  \(site): \(s.sent) sent in \(s.requests) requests (\(s.rateLimited) rate-limited, \(s.retries) retried)")
+            }
             if upload.rejected > 0 {
                 lines.append("\(upload.rejected) hits rejected by the server:")
                 for (reason, n) in upload.rejectedReasons.sorted(by: { $0.value > $1.value }) { lines.append("  \(n)  \(reason)") }

@@ -2,8 +2,12 @@ import Foundation
 import GoatImportCore
 
 /// Shows how an upload is going: a one-line bar on a terminal, a log line every `interval`
-/// seconds otherwise (systemd, CI). Progress is measured in acknowledged input bytes.
-final class ProgressReporter {
+/// seconds otherwise (systemd, CI). Progress is measured in acknowledged input bytes; with
+/// several sites (each uploading on its own thread) it is the least advanced site's.
+final class ProgressReporter: @unchecked Sendable {
+    private let lock = NSRecursiveLock()   // handle() clears the line too
+    private var laneDone: [Int64]
+    private var laneSummaries: [UploadSummary]
     private let isTerminal = isatty(STDERR_FILENO) == 1
     private let totalBytes: Int64
     private let inputSizes: [Int64]
@@ -14,7 +18,9 @@ final class ProgressReporter {
     private var lastLineWidth = 0
 
     /// `sizes`: each input's (decompressed, estimated for gzip) size; 0 when unknown (stdin).
-    init(sizes: [Int64], interval: TimeInterval = 30) {
+    init(sizes: [Int64], lanes: Int = 1, interval: TimeInterval = 30) {
+        laneDone = [Int64](repeating: 0, count: lanes)
+        laneSummaries = [UploadSummary](repeating: UploadSummary(), count: lanes)
         inputSizes = sizes
         totalBytes = sizes.reduce(0, +)
         var running: Int64 = 0
@@ -36,14 +42,17 @@ final class ProgressReporter {
         return max(isize, size)
     }
 
-    func handle(_ event: Uploader.Event, inputs: [String]) {
+    func handle(_ event: Uploader.Event, lane: Int = 0, inputs: [String]) {
+        lock.lock(); defer { lock.unlock() }
         switch event {
         case .acknowledged(let batch, let summary):
-            var done: Int64 = 0
             if let last = batch.lastPosition, last.input < inputSizes.count {
-                done = doneBytesBeforeInput[last.input] + min(last.endOffset, inputSizes[last.input])
+                laneDone[lane] = doneBytesBeforeInput[last.input] + min(last.endOffset, inputSizes[last.input])
             }
-            draw(done: done, summary: summary, note: nil, force: false)
+            laneSummaries[lane] = summary
+            var total = UploadSummary()
+            for s in laneSummaries { total.add(s) }
+            draw(done: laneDone.min() ?? 0, summary: total, note: nil, force: false)
         case .waiting(let seconds, let reason):
             if seconds >= 2 {
                 if isTerminal {
@@ -88,6 +97,7 @@ final class ProgressReporter {
     }
 
     func clearLine() {
+        lock.lock(); defer { lock.unlock() }
         guard isTerminal, lastLineWidth > 0 else { return }
         FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: lastLineWidth) + "\r").utf8))
         lastLineWidth = 0

@@ -27,7 +27,7 @@ enum TestPaths {
 /// Collects hits in memory.
 final class CollectingSink: HitSink {
     let buffer = ByteBuffer()
-    func bufferForNextHit(input: Int) -> ByteBuffer { buffer }
+    func bufferForNextHit(at position: LinePosition) -> ByteBuffer { buffer }
     var hits: [[String: Any]] = []
     var raw: [String] = []
     var positions: [LinePosition] = []

@@ -1415,12 +1415,17 @@ class Api:
             return r
         fault = None
         with self.state.lock:
-            if self.state.faults:
-                fault = self.state.faults[0]
+            # The first pending fault for this site (a fault with "site": HOST applies only to
+            # counts for that site; without it, to any).
+            for i, f in enumerate(self.state.faults):
+                if f.get("site") and self.state.site_by_host(strip_port(str(f["site"]))) is not ctx.site:
+                    continue
+                fault = f
                 fault["times"] = fault.get("times", 1) - 1
                 if fault["times"] <= 0:
-                    self.state.faults.pop(0)
+                    self.state.faults.pop(i)
                 self.state.stats["faults_applied"] += 1
+                break
         if fault:
             return self.apply_fault(ctx, fault)
         return self.process_count(ctx)

@@ -145,6 +145,14 @@ count "{\"hits\":[$H]}"
 expect "fault 504 after_record" 504 '{"error":"server timed out loading data"}'
 [ "$(stat hits)" = 1 ] && ok || bad "504 after_record did not record the batch"
 
+# Faults scoped to a site apply only to counts for that site.
+reset
+curl -s -X POST "$base/_test/faults" --data-binary '[{"kind":"status","status":503,"site":"other.example.com"},{"kind":"status","status":502,"site":"127.0.0.1"}]' >/dev/null
+count "{\"hits\":[$H]}"
+[ "$status" = 502 ] && ok || bad "site-scoped fault: got $status (want 502: the fault for 127.0.0.1, not the one for another site)"
+count "{\"hits\":[$H]}"
+[ "$status" = 202 ] && ok || bad "a fault for another site applied: $status"
+
 # Export: 202 while running, then a gzipped CSV with the version-2 header.
 reset
 count '{"hits":[{"path":"/x","session":"s"},{"path":"/favicon.ico","session":"s"},{"path":"/y","session":"s","user_agent":"curl/7.88.1","ip":"192.0.2.1"}]}'

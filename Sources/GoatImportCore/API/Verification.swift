@@ -112,7 +112,7 @@ public final class ExpectedHitsSink: HitSink {
 
     private let decoder = JSONDecoder()
 
-    public func bufferForNextHit(input: Int) -> ByteBuffer { buffer }
+    public func bufferForNextHit(at position: LinePosition) -> ByteBuffer { buffer }
 
     public func didEncodeHit(at position: LinePosition) throws {
         defer { buffer.removeAll() }

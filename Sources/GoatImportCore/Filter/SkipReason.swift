@@ -10,6 +10,8 @@ public enum SkipReason: Int, CaseIterable, Sendable {
     case excluded
     case beforeSince
     case afterUntil
+    case noSite
+    case alreadySent
 
     public var name: String {
         switch self {
@@ -23,6 +25,8 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         case .excluded: return "excluded"
         case .beforeSince: return "before-since"
         case .afterUntil: return "after-until"
+        case .noSite: return "no-site"
+        case .alreadySent: return "already-sent"
         }
     }
 
@@ -38,6 +42,8 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         case .excluded: return "lines matching an --exclude rule"
         case .beforeSince: return "lines before --since"
         case .afterUntil: return "lines after --until"
+        case .noSite: return "hosts the --site-map does not name"
+        case .alreadySent: return "pageviews their site acknowledged in an earlier run"
         }
     }
 

@@ -15,10 +15,15 @@ public final class CheckpointKeeper {
     public private(set) var identities: [Int: FileFingerprint] = [:]
     public private(set) var compressed: Set<Int> = []
     public private(set) var notes: [String] = []
+    /// With a site map: the site URLs, each with progress of its own in every file's checkpoint.
+    public let sites: [String]
+    /// Per resumed input, each site's own offset (for `Importer.Options.siteStarts`).
+    public private(set) var siteStarts: [Int: [Int64]] = [:]
 
-    public init(store: CheckpointStore, inputs: [String]) throws {
+    public init(store: CheckpointStore, inputs: [String], sites: [String] = []) throws {
         self.store = store
         self.inputs = inputs
+        self.sites = sites
         for (index, path) in inputs.enumerated() where path != "-" {
             // Without a complete first line there is nothing to send yet, and no identity:
             // such a file is read (it yields no line) but not checkpointed.
@@ -32,27 +37,42 @@ public final class CheckpointKeeper {
     public func startPositions() throws -> [Int: (offset: Int64, line: Int)] {
         var result: [Int: (offset: Int64, line: Int)] = [:]
         for (index, fingerprint) in identities {
-            guard let checkpoint = store.checkpoint(for: fingerprint), checkpoint.offset > 0 else { continue }
-            if !checkpoint.tail.isEmpty {
-                let tail = try TailCheck.hash(path: inputs[index], before: checkpoint.offset)
-                if tail != checkpoint.tail {
+            guard let checkpoint = store.checkpoint(for: fingerprint) else { continue }
+            if checkpoint.offset > 0 {
+                guard try tailMatches(index, checkpoint.offset, checkpoint.tail) else {
                     notes.append("\(inputs[index]): its content before the saved offset changed (truncated or replaced); reading it from the start")
                     continue
                 }
+                result[index] = (checkpoint.offset, checkpoint.line)
             }
-            result[index] = (checkpoint.offset, checkpoint.line)
+            if !sites.isEmpty {
+                // A site ahead of the file's offset keeps its own progress only if the bytes
+                // before it are still those it acknowledged.
+                siteStarts[index] = try sites.map { site in
+                    guard let own = checkpoint.sites[site], own.offset > checkpoint.offset,
+                          try tailMatches(index, own.offset, own.tail) else { return checkpoint.offset }
+                    return own.offset
+                }
+            }
         }
         return result
     }
 
-    /// The server acknowledged `position` and everything before it in that input.
-    public func acknowledged(_ position: LinePosition) throws {
+    private func tailMatches(_ index: Int, _ offset: Int64, _ tail: String) throws -> Bool {
+        if tail.isEmpty { return true }
+        return try TailCheck.hash(path: inputs[index], before: offset) == tail
+    }
+
+    /// The server acknowledged `position` and everything before it in that input (with a site
+    /// map: everything of site `site`'s).
+    public func acknowledged(_ position: LinePosition, site: Int = 0) throws {
         guard let fingerprint = identities[position.input] else { return }
         let path = inputs[position.input]
         // The tail is checked for plain files; a .gz is rotated and immutable, and hashing its
         // tail would mean decompressing it from the start at every acknowledgement.
         let tail = compressed.contains(position.input) ? "" : (try TailCheck.hash(path: path, before: position.endOffset) ?? "")
-        store.update(Checkpoint(fingerprint: fingerprint, offset: position.endOffset, tail: tail, line: position.line, path: path))
+        let checkpoint = Checkpoint(fingerprint: fingerprint, offset: position.endOffset, tail: tail, line: position.line, path: path)
+        if sites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: sites[site], of: sites) }
         try store.save()
     }
 }

@@ -23,6 +23,20 @@ public struct Checkpoint: Codable, Equatable, Sendable {
     public var seen: Date
     /// Set for files deliberately skipped (first run with `from: .end`): never read them.
     public var complete: Bool
+    /// With a site map: how far each site (by URL) has acknowledged. `offset` is then the least
+    /// advanced site's, where a rerun starts; each site skips the hits it already has.
+    public var sites: [String: SiteProgress] = [:]
+
+    public struct SiteProgress: Codable, Equatable, Sendable {
+        public var offset: Int64
+        public var line: Int
+        public var tail: String
+        public init(offset: Int64, line: Int, tail: String) {
+            self.offset = offset
+            self.line = line
+            self.tail = tail
+        }
+    }
 
     public init(fingerprint: FileFingerprint, offset: Int64, tail: String, line: Int, path: String,
                 updated: Date = Date(), seen: Date? = nil, complete: Bool = false) {
@@ -36,7 +50,7 @@ public struct Checkpoint: Codable, Equatable, Sendable {
         self.complete = complete
     }
 
-    enum CodingKeys: String, CodingKey { case fingerprint, offset, tail, line, path, updated, seen, complete }
+    enum CodingKeys: String, CodingKey { case fingerprint, offset, tail, line, path, updated, seen, complete, sites }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -48,7 +62,8 @@ public struct Checkpoint: Codable, Equatable, Sendable {
         updated = try c.decode(Date.self, forKey: .updated)
         seen = try c.decodeIfPresent(Date.self, forKey: .seen) ?? updated
         complete = try c.decodeIfPresent(Bool.self, forKey: .complete) ?? false
-        guard offset >= 0 else {
+        sites = try c.decodeIfPresent([String: SiteProgress].self, forKey: .sites) ?? [:]
+        guard offset >= 0, !sites.values.contains(where: { $0.offset < 0 }) else {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "negative offset"))
         }
     }
@@ -63,6 +78,7 @@ public struct Checkpoint: Codable, Equatable, Sendable {
         try c.encode(updated, forKey: .updated)
         try c.encode(seen, forKey: .seen)
         if complete { try c.encode(true, forKey: .complete) }
+        if !sites.isEmpty { try c.encode(sites, forKey: .sites) }
     }
 }
 
@@ -102,7 +118,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 ///           "path": "/var/log/nginx/access.log",  // where it was read (informational)
 ///           "updated": "2026-11-27T15:04:05Z",    // RFC 3339, when offset last changed
 ///           "seen": "2026-11-27T15:04:05Z",       // RFC 3339, when the file was last seen on disk
-///           "complete": true                      // optional: skipped on purpose, never read
+///           "complete": true,                     // optional: skipped on purpose, never read
+///           "sites": {                            // optional, with --site-map: each site's own
+///             "https://a.goatcounter.com": {"offset": 23456, "line": 1234, "tail": "…"}
+///           }                                     // progress; "offset" above is the least of them
 ///         }
 ///       ]
 ///     }
@@ -110,8 +129,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 /// Saving is atomic (temporary file 0600 in the same directory, fsync, rename, fsync of the
 /// directory), so a crash leaves either the old or the new state, never a torn one. A file
 /// that cannot be parsed is an error naming the path: silently starting from 0 would import
-/// every pageview twice. Not thread-safe: use it from one thread.
-public final class CheckpointStore {
+/// every pageview twice. Thread-safe: the follower reads it while uploaders (one per site)
+/// record acknowledgements.
+public final class CheckpointStore: @unchecked Sendable {
     public static let version = 1
     /// Entries not seen (on disk) nor updated for this long are dropped on save.
     public var pruneAfter: TimeInterval = 30 * 24 * 3600
@@ -121,6 +141,9 @@ public final class CheckpointStore {
     public var durable: Bool
     private var entries: [FileFingerprint: Checkpoint] = [:]
     private var lockFD: Int32 = -1
+    private let mutex = NSLock()
+    /// Held for a whole save, so that the last rename carries the latest state.
+    private let saving = NSLock()
 
     /// The default state file: `$STATE_DIRECTORY/state.json` (systemd's StateDirectory=),
     /// else `$XDG_STATE_HOME/goatimport/state.json`, else `~/.local/state/goatimport/state.json`.
@@ -200,33 +223,63 @@ public final class CheckpointStore {
 
     // MARK: - Entries
 
-    public var checkpoints: [Checkpoint] { entries.values.sorted { $0.updated < $1.updated } }
+    public var checkpoints: [Checkpoint] { locked { entries.values.sorted { $0.updated < $1.updated } } }
 
-    public func checkpoint(for fingerprint: FileFingerprint) -> Checkpoint? { entries[fingerprint] }
+    public func checkpoint(for fingerprint: FileFingerprint) -> Checkpoint? { locked { entries[fingerprint] } }
 
     /// Records progress in memory (call `save` to persist).
-    public func update(_ checkpoint: Checkpoint) { entries[checkpoint.fingerprint] = checkpoint }
+    public func update(_ checkpoint: Checkpoint) { locked { entries[checkpoint.fingerprint] = checkpoint } }
+
+    /// With a site map: `site` has acknowledged everything of its own up to `checkpoint`. Sites
+    /// with no progress of their own yet start from the file's previous offset; the file's
+    /// offset becomes the least advanced of `sites`.
+    public func update(_ checkpoint: Checkpoint, site: String, of sites: [String]) {
+        locked {
+            let previous = entries[checkpoint.fingerprint]
+            let base = previous.map { Checkpoint.SiteProgress(offset: $0.offset, line: $0.line, tail: $0.tail) }
+                ?? Checkpoint.SiteProgress(offset: 0, line: 0, tail: "")
+            var progress: [String: Checkpoint.SiteProgress] = [:]
+            for s in sites { progress[s] = previous?.sites[s] ?? base }
+            progress[site] = Checkpoint.SiteProgress(offset: checkpoint.offset, line: checkpoint.line, tail: checkpoint.tail)
+            let least = progress.values.min { $0.offset < $1.offset }!
+            var entry = checkpoint
+            entry.offset = least.offset
+            entry.line = least.line
+            entry.tail = least.tail
+            entry.sites = progress
+            if let previous, previous.offset == entry.offset { entry.updated = previous.updated }
+            entries[checkpoint.fingerprint] = entry
+        }
+    }
 
     /// Records that a file is still on disk, so its entry is not pruned.
     public func markSeen(_ fingerprint: FileFingerprint, at date: Date = Date()) {
-        entries[fingerprint]?.seen = date
+        locked { entries[fingerprint]?.seen = date }
     }
 
-    public func remove(_ fingerprint: FileFingerprint) { entries[fingerprint] = nil }
+    public func remove(_ fingerprint: FileFingerprint) { locked { entries[fingerprint] = nil } }
 
     /// Whether any entry was read under `path` (used to tell a first run from a later one).
-    public func hasEntry(forPath path: String) -> Bool { entries.values.contains { $0.path == path } }
+    public func hasEntry(forPath path: String) -> Bool { locked { entries.values.contains { $0.path == path } } }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        mutex.lock(); defer { mutex.unlock() }
+        return try body()
+    }
 
     // MARK: - Saving
 
     /// Writes the state atomically, dropping entries not seen for `pruneAfter`.
     public func save(now: Date = Date()) throws {
+        saving.lock(); defer { saving.unlock() }
         let cutoff = now.addingTimeInterval(-pruneAfter)
-        entries = entries.filter { max($0.value.seen, $0.value.updated) >= cutoff }
+        let files = locked {
+            entries = entries.filter { max($0.value.seen, $0.value.updated) >= cutoff }
+            return entries.values.sorted { ($0.path, $0.updated) < ($1.path, $1.updated) }
+        }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
-        let files = entries.values.sorted { ($0.path, $0.updated) < ($1.path, $1.updated) }
         var data = try encoder.encode(FileFormat(version: Self.version, files: files))
         data.append(0x0A)
 

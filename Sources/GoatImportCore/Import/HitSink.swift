@@ -7,22 +7,34 @@ public struct LinePosition: Sendable, Equatable {
     public var input: Int          // index into the run's inputs
     public var line: Int           // 1-based
     public var endOffset: Int64    // offset just past the line in the (decompressed) stream
-    public init(input: Int, line: Int, endOffset: Int64) {
+    /// With a site map, the site the line's hit goes to (index into `SiteMap.sites`); else 0.
+    public var site: Int
+    public init(input: Int, line: Int, endOffset: Int64, site: Int = 0) {
         self.input = input
         self.line = line
         self.endOffset = endOffset
+        self.site = site
     }
 }
 
 /// Receives encoded hits. The importer asks for the buffer of the next hit, appends the hit's
 /// JSON to it and then calls `didEncodeHit`, so a hit is written once, straight into its final place.
 public protocol HitSink: AnyObject {
-    func bufferForNextHit(input: Int) throws -> ByteBuffer
+    func bufferForNextHit(at position: LinePosition) throws -> ByteBuffer
     func didEncodeHit(at position: LinePosition) throws
     /// A line that produced no hit (filtered, malformed): progress a checkpoint may record.
     func didSkipLine(at position: LinePosition, reason: SkipReason) throws
     func didFinishInput(_ input: Int) throws
     func finish() throws
+}
+
+/// A sink that follow mode can drive: it is told each line's checkpoint and asked to send what
+/// it holds when the log goes quiet.
+public protocol FollowingSink: HitSink {
+    /// The checkpoint after the line just processed (saved once that line is acknowledged).
+    func note(checkpoint: Checkpoint)
+    /// Sends what has been collected now (the low-traffic flush).
+    func flush() throws
 }
 
 extension HitSink {
@@ -36,7 +48,7 @@ public final class NDJSONSink: HitSink {
     private let fd: Int32
 
     @inline(__always)
-    public func bufferForNextHit(input: Int) -> ByteBuffer { buffer }
+    public func bufferForNextHit(at position: LinePosition) -> ByteBuffer { buffer }
 
     public init(fd: Int32 = STDOUT_FILENO) { self.fd = fd }
 

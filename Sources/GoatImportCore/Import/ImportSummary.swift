@@ -10,6 +10,9 @@ public struct ImportSummary: Sendable {
     public var clipped = HitEncoder.Clipped()
     public var inputErrors: [String] = []
     public var elapsed: Double = 0
+    /// With a site map: hits per site URL, and lines per host that had no site ("" for none).
+    public var siteHits: [String: Int] = [:]
+    public var unmappedHosts: [String: Int] = [:]
 
     public init() {}
 
@@ -25,6 +28,8 @@ public struct ImportSummary: Sendable {
         for i in skipped.indices { skipped[i] += other.skipped[i] }
         clipped.path += other.clipped.path; clipped.ref += other.clipped.ref; clipped.userAgent += other.clipped.userAgent
         inputErrors += other.inputErrors
+        siteHits.merge(other.siteHits, uniquingKeysWith: +)
+        unmappedHosts.merge(other.unmappedHosts, uniquingKeysWith: +)
     }
 
     /// The human report: one line per count that is not zero.
@@ -39,6 +44,14 @@ public struct ImportSummary: Sendable {
             for reason in SkipReason.allCases where self[reason] > 0 {
                 out.append("  \(reason.name.padding(toLength: 13, withPad: " ", startingAt: 0)) \(Self.group(self[reason]).leftPadded(10))  \(reason.explanation)")
             }
+        }
+        for (site, n) in siteHits.sorted(by: { $0.key < $1.key }) {
+            out.append("  \(Self.group(n).leftPadded(10)) hits for \(site)")
+        }
+        if !unmappedHosts.isEmpty {
+            let top = unmappedHosts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            out.append("lines of hosts with no site: " + top.prefix(10).map { "\($0.key.isEmpty ? "(no host)" : $0.key) \(Self.group($0.value))" }.joined(separator: ", ")
+                       + (top.count > 10 ? ", and \(top.count - 10) more hosts" : ""))
         }
         if clipped.total > 0 {
             out.append("\(Self.group(clipped.total)) values clipped to the server's limits (path \(clipped.path), ref \(clipped.ref), user agent \(clipped.userAgent))")
@@ -73,6 +86,7 @@ public struct ImportSummary: Sendable {
             "files": files, "bytes": bytes, "lines": lines, "hits": hits, "skipped": skippedObject,
             "clipped": ["path": clipped.path, "ref": clipped.ref, "user_agent": clipped.userAgent],
             "input_errors": inputErrors, "elapsed_seconds": elapsed,
+            "site_hits": siteHits, "unmapped_hosts": unmappedHosts,
         ]
     }
 }

@@ -20,6 +20,14 @@ public final class Importer {
         public var emitPartialLastLine = true
         /// Visits from the log's timestamps (`session` in each hit); nil leaves them to the server.
         public var sessions: SessionTracker?
+        /// Routes each line to a site by its host (`--site-map`); nil sends everything to one site.
+        public var siteMap: SiteMap?
+        /// With a site map: per input, each site's resume offset. A hit for site s in input i whose
+        /// line ends at or before `siteStarts[i][s]` was acknowledged by that site in an earlier run.
+        public var siteStarts: [Int: [Int64]] = [:]
+        /// Follow mode's source of `siteStarts` for a file met while following, given where its
+        /// first line read ends (to tell a resumed file from one read again from the start).
+        public var siteStartsForFile: ((FileFingerprint, Int64) -> [Int64]?)?
         public init(format: LogFormat) { self.format = format }
     }
 
@@ -30,6 +38,10 @@ public final class Importer {
     private let filter: LineFilter
     private let encoder: HitEncoder
     private let hasUserAgentField: Bool
+    /// Set with `Options.siteMap`: which site each host goes to, and the counts of the others.
+    public let router: SiteRouter?
+    private var siteStarts: [Int: [Int64]]
+    private var siteHits: [Int] = []
 
     public init(options: Options) throws {
         self.options = options
@@ -38,6 +50,12 @@ public final class Importer {
         filter = try LineFilter(options.filter)
         encoder = HitEncoder(escapes: parser.escapes)
         hasUserAgentField = try options.format.fields().contains(.userAgent)
+        router = options.siteMap.map(SiteRouter.init)
+        siteStarts = options.siteStarts
+        siteHits = [Int](repeating: 0, count: options.siteMap?.sites.count ?? 0)
+        if router != nil, try !options.format.fields().contains(.host) {
+            throw FormatError.unsupported("--site-map routes by host, and the format \(options.format.name) has no host field (use combined-vhost, caddy, or a format with $host / %v)")
+        }
     }
 
     /// Checks that every input can be opened before anything is sent: a typo in the fifth
@@ -83,7 +101,7 @@ public final class Importer {
             }
         }
         try sink.finish()
-        summary.clipped = encoder.clipped
+        finishSummary(&summary)
         summary.elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return summary
     }
@@ -102,7 +120,7 @@ public final class Importer {
     func process(_ line: Line, input: Int, name: String, into sink: HitSink, summary: inout ImportSummary,
                  pageview pv: inout Pageview) throws {
         summary.lines += 1
-        let position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
+        var position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
         guard parser.parse(line.base, line.count, into: fields) else {
             summary[.malformed] += 1
             options.onMalformed?(name, line.number, "does not match the format", Self.text(line))
@@ -120,20 +138,34 @@ public final class Importer {
             try sink.didSkipLine(at: position, reason: reason)
             return
         }
+        if let router {
+            guard let site = router.route(line.base, host: pv.host) else {
+                summary[.noSite] += 1
+                try sink.didSkipLine(at: position, reason: .noSite)
+                return
+            }
+            if let starts = siteStarts[input], line.endOffset <= starts[site] {
+                summary[.alreadySent] += 1
+                try sink.didSkipLine(at: position, reason: .alreadySent)
+                return
+            }
+            position.site = site
+            siteHits[site] += 1
+        }
         var session: UnsafeBufferPointer<UInt8>?
         if let tracker = options.sessions, pv.time != Int.min {
             let ip = pv.ip.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.ip.start, count: pv.ip.count) : UnsafeRawBufferPointer(start: nil, count: 0)
             let ua = pv.userAgent.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.userAgent.start, count: pv.userAgent.count) : UnsafeRawBufferPointer(start: nil, count: 0)
             session = tracker.session(ip: ip, userAgent: ua, time: pv.time)
         }
-        encoder.encode(line.base, pv, session: session, into: try sink.bufferForNextHit(input: input))
+        encoder.encode(line.base, pv, session: session, into: try sink.bufferForNextHit(at: position))
         summary.hits += 1
         try sink.didEncodeHit(at: position)
     }
 
     /// Follows a live log until `stop`: every complete line, across rotations, with hits
     /// flushed when the log goes quiet or a batch has waited `flushAfter` seconds.
-    public func follow(_ follower: FileFollower, into sink: BatchingSink, stop: StopSignal,
+    public func follow(_ follower: FileFollower, into sink: FollowingSink, stop: StopSignal,
                        flushAfter: Double = 5) throws -> ImportSummary {
         var summary = ImportSummary()
         summary.files = 1
@@ -152,6 +184,7 @@ public final class Importer {
                 input = names.count
                 inputs[followed.identity] = input
                 names.append(followed.path)
+                if let starts = options.siteStartsForFile?(followed.identity, followed.endOffset) { siteStarts[input] = starts }
                 onNewInput?(input, followed.path)
             }
             let line = Line(base: followed.line.base, count: followed.line.count, number: followed.lineNumber,
@@ -168,8 +201,15 @@ public final class Importer {
         }
         try sink.flush()
         try sink.finish()
-        summary.clipped = encoder.clipped
+        finishSummary(&summary)
         return summary
+    }
+
+    private func finishSummary(_ summary: inout ImportSummary) {
+        summary.clipped = encoder.clipped
+        guard let router else { return }
+        for (site, n) in siteHits.enumerated() { summary.siteHits[router.map.sites[site]] = n }
+        for (host, n) in router.unmapped { summary.unmappedHosts[host] = n }
     }
 
     /// Told when following reaches a new file (a rotation): its input index and path.

@@ -1,5 +1,5 @@
 /// Collects encoded hits into batches and hands full ones to the uploader's queue.
-public final class BatchingSink: HitSink {
+public final class BatchingSink: FollowingSink {
     public let batchSize: Int
     public let noSessions: Bool
     private let queue: BatchQueue
@@ -22,14 +22,21 @@ public final class BatchingSink: HitSink {
         return batch
     }
 
-    /// Follow mode: the checkpoint after the line just processed.
     public func note(checkpoint: Checkpoint) {
         current?.checkpoint = checkpoint
     }
 
+    /// Moves the open batch's progress to a line that went elsewhere (another site's, or
+    /// skipped): once acknowledged, this site has everything up to it.
+    public func advance(to position: LinePosition, checkpoint: Checkpoint?) throws {
+        let batch = try batch(for: position.input)
+        batch.didSkip(position)
+        if let checkpoint { batch.checkpoint = checkpoint }
+    }
+
     /// The importer encodes straight into the batch body, after the separating comma.
-    public func bufferForNextHit(input: Int) throws -> ByteBuffer {
-        let batch = try batch(for: input)
+    public func bufferForNextHit(at position: LinePosition) throws -> ByteBuffer {
+        let batch = try batch(for: position.input)
         batch.willAppendHit()
         return batch.body
     }
@@ -49,7 +56,6 @@ public final class BatchingSink: HitSink {
         try ship(final: true)
     }
 
-    /// Sends what has been collected now (follow mode's low-traffic flush).
     public func flush() throws {
         if let current, current.hitCount > 0 || current.lastPosition != nil { try ship(final: false) }
     }

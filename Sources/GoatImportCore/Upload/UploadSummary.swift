@@ -13,6 +13,14 @@ public struct UploadSummary: Sendable {
 
     public init() {}
 
+    /// Totals over sites.
+    public mutating func add(_ other: UploadSummary) {
+        sent += other.sent; rejected += other.rejected; filteredByServer += other.filteredByServer
+        rejectedReasons.merge(other.rejectedReasons, uniquingKeysWith: +)
+        requests += other.requests; rateLimited += other.rateLimited; retries += other.retries
+        bytesSent += other.bytesSent; waitedForRateLimit += other.waitedForRateLimit
+    }
+
     public var jsonObject: [String: Any] {
         [
             "sent": sent, "rejected": rejected, "rejected_reasons": rejectedReasons,

@@ -1,0 +1,87 @@
+/// With a site map: each site gets its own `BatchingSink` (its own batches, queue and
+/// uploader), and each site's progress moves past the lines that went elsewhere, so every
+/// site's checkpoint can advance on its own.
+///
+/// Progress is handed to a site lazily (before its next hit, and to every site when an input
+/// ends or the log goes quiet) rather than per line, so a line costs one call whatever the
+/// number of sites.
+///
+/// A site whose uploader has stopped (its queue cancelled: the server refused the key for that
+/// site, or failures lasted too long) is dropped from the run; its checkpoint stays where the
+/// server left it, so a rerun sends what it missed. The other sites go on. When every site has
+/// stopped, the run stops.
+public final class SiteRoutingSink: FollowingSink {
+    public let sinks: [BatchingSink]
+    public private(set) var stopped: [Bool]
+    private var lastSeen: LinePosition?
+    private var lastCheckpoint: Checkpoint?
+    private var lastHitSite = -1
+    private let discard = ByteBuffer(capacity: 4096)
+
+    public init(sinks: [BatchingSink]) {
+        self.sinks = sinks
+        stopped = [Bool](repeating: false, count: sinks.count)
+    }
+
+    public func bufferForNextHit(at position: LinePosition) throws -> ByteBuffer {
+        let site = position.site
+        if !stopped[site], let buffer = try guarded(site, {
+            if let seen = lastSeen { try sinks[site].advance(to: seen, checkpoint: lastCheckpoint) }
+            return try sinks[site].bufferForNextHit(at: position)
+        }) {
+            return buffer
+        }
+        discard.removeAll()
+        return discard
+    }
+
+    public func didEncodeHit(at position: LinePosition) throws {
+        lastSeen = position
+        lastHitSite = position.site
+        if !stopped[position.site] { try guarded(position.site) { try sinks[position.site].didEncodeHit(at: position) } }
+    }
+
+    public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {
+        lastSeen = position
+        lastHitSite = -1
+    }
+
+    public func note(checkpoint: Checkpoint) {
+        lastCheckpoint = checkpoint
+        if lastHitSite >= 0 && !stopped[lastHitSite] { sinks[lastHitSite].note(checkpoint: checkpoint) }
+    }
+
+    public func didFinishInput(_ input: Int) throws {
+        for site in sinks.indices where !stopped[site] {
+            try guarded(site) {
+                if let seen = lastSeen, seen.input == input { try sinks[site].advance(to: seen, checkpoint: lastCheckpoint) }
+                try sinks[site].didFinishInput(input)
+            }
+        }
+        lastSeen = nil
+        lastCheckpoint = nil
+        lastHitSite = -1
+    }
+
+    public func flush() throws {
+        for site in sinks.indices where !stopped[site] {
+            try guarded(site) {
+                if let seen = lastSeen { try sinks[site].advance(to: seen, checkpoint: lastCheckpoint) }
+                try sinks[site].flush()
+            }
+        }
+    }
+
+    public func finish() throws {
+        for sink in sinks { try sink.finish() }
+    }
+
+    /// Runs one site's step; a cancelled queue stops that site only, until none is left.
+    private func guarded<T>(_ site: Int, _ body: () throws -> T) throws -> T? {
+        do { return try body() } catch is BatchQueue.Cancelled {
+            stopped[site] = true
+            if !stopped.contains(false) { throw BatchQueue.Cancelled() }
+            return nil
+        }
+    }
+}
