@@ -66,7 +66,7 @@ struct Import: ParsableCommand {
     @Flag(name: .long, help: "Keep no checkpoints: send everything given, every time.")
     var noState = false
 
-    @Flag(name: .long, help: "Keep following the log (one live path, e.g. /var/log/nginx/access.log) across rotations, until SIGTERM.")
+    @Flag(name: .long, help: "Keep following the logs across rotations until SIGTERM: live paths (e.g. /var/log/nginx/access.log; rotated files beside them are read first) or quoted globs ('/var/log/nginx/*.access.log': files that start to match are followed too).")
     var follow = false
 
     @Option(name: .long, help: ArgumentHelp("With --follow and no checkpoint yet: start at the beginning of the log or at its end.", valueName: "beginning|end"))
@@ -88,9 +88,7 @@ struct Import: ParsableCommand {
         if follow {
             if dryRun { throw ValidationError("--follow sends hits; it cannot be combined with --dry-run") }
             if noState { throw ValidationError("--follow needs its state file; drop --no-state") }
-            if files.count != 1 || files[0] == "-" {
-                throw ValidationError("--follow takes one live log path (its rotated files are found beside it), not \(files.count == 1 ? "standard input" : "\(files.count) files")")
-            }
+            if files.contains("-") { throw ValidationError("--follow reads files, not standard input") }
         }
     }
 
@@ -109,7 +107,10 @@ struct Import: ParsableCommand {
         if verbose {
             options.onMalformed = { file, line, reason, text in printError("goatimport: \(file):\(line): \(reason): \(text)") }
         }
-        do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
+        // (A glob to follow may match nothing yet.)
+        do { try Importer.checkReadable(inputs.filter { !follow || !FollowerGroup.isPattern($0) }) } catch {
+            throw CleanExit.message("\(error)")
+        }
 
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
@@ -175,18 +176,23 @@ struct Import: ParsableCommand {
     /// `--follow`: catch up from the checkpoint (rotated files first), then follow the live log
     /// until SIGTERM; retries never give up, checkpoints move with every acknowledgement.
     private func runFollow(clients: [GoatCounterClient], stateSites: [String], options: Importer.Options) throws {
-        let live = files[0]
         let store: CheckpointStore
-        let follower: FileFollower
+        let follower: FollowerGroup
         do {
             store = try CheckpointStore(path: state ?? CheckpointStore.defaultPath())
             try store.lock()
             let start: FileFollower.StartPosition = from == "end" ? .end : .beginning
-            var followerOptions = FileFollower.Options()
-            followerOptions.from = start
-            followerOptions.maxLineLength = options.maxLineLength
-            let backlog = try CatchUp.plan(livePath: live, store: store, from: start)
-            follower = FileFollower(path: live, store: store, options: followerOptions, backlog: backlog)
+            let maxLineLength = options.maxLineLength
+            // Each live path with its own rotated files; a file that starts to match a glob
+            // later is new, and read from its first line.
+            follower = try FollowerGroup(paths: files) { live, isNew in
+                var followerOptions = FileFollower.Options()
+                followerOptions.from = isNew ? .beginning : start
+                followerOptions.maxLineLength = maxLineLength
+                let backlog = try CatchUp.plan(livePath: live, store: store, from: followerOptions.from)
+                if isNew { printError("goatimport: following \(live) (new)") }
+                return FileFollower(path: live, store: store, options: followerOptions, backlog: backlog)
+            }
         } catch let error as CheckpointError {
             throw CleanExit.message("\(error)")
         }

@@ -88,4 +88,21 @@ struct FollowRunTests {
         #expect(process.terminationStatus == 1)
         #expect(stderr.contains("refused a whole batch"), "\(stderr)")
     }
+
+    @Test("--follow with a glob: every matching log, and a log that appears later, from its first line")
+    func followGlob() throws {
+        let server = try CheckpointRunTests.noLimits()
+        let a = dir.appendingPathComponent("a.access.log").path, b = dir.appendingPathComponent("b.access.log").path
+        try helper.append(CheckpointRunTests.lines(0..<5), to: a)
+        let (process, _) = try startGoatimport(["--site", server.url, "--state", state, "--follow", dir.path + "/*.access.log"],
+                                               environment: env)
+        #expect(try waitForHits(server, 5).count == 5)
+        try helper.append(CheckpointRunTests.lines(5..<8), to: b)      // a new virtual host's log
+        try helper.append(CheckpointRunTests.lines(8..<10), to: a)
+        let got = try waitForHits(server, 10)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(got.sorted() == (0..<10).map { "/n\($0)" }.sorted())
+        #expect(process.terminationStatus == 0)
+    }
 }

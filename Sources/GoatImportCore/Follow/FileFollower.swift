@@ -144,13 +144,22 @@ public final class FileFollower {
                 watcher.wait(seconds: 0)   // drain pending events
                 return nil
             }
-            var wait = min(deadline - now, watcher.usesInotify ? options.safetyInterval : options.pollInterval)
-            if let r = readings.first, let quietSince = r.quietSince {
-                wait = min(wait, max(0.01, max(quietSince, r.lastData) + options.gracePeriod - now))
-            }
-            watcher.wait(seconds: wait)
+            watcher.wait(seconds: min(deadline - now, longestSleep(now: now)))
         }
     }
+
+    /// How long the follower may sleep before it must look again (a rotated file's grace
+    /// period ending, the safety re-check, or the poll interval without inotify).
+    func longestSleep(now: Double) -> Double {
+        var wait = watcher.usesInotify ? options.safetyInterval : options.pollInterval
+        if let r = readings.first, let quietSince = r.quietSince {
+            wait = min(wait, max(0.01, max(quietSince, r.lastData) + options.gracePeriod - now))
+        }
+        return wait
+    }
+
+    /// The descriptors that become readable when the follower should look again.
+    var wakeDescriptors: [Int32] { watcher.descriptors }
 
     // MARK: - Reading
 

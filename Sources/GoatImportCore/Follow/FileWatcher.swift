@@ -19,6 +19,9 @@ final class FileWatcher {
 
     var usesInotify: Bool { inotifyFD >= 0 }
 
+    /// What `wait` polls: the wake pipe, and inotify when in use (for waiting on several).
+    var descriptors: [Int32] { inotifyFD >= 0 ? [wakeFD, inotifyFD] : [wakeFD] }
+
     init(useInotify: Bool) {
         inotifyFD = useInotify ? inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) : -1
         // A self-pipe rather than an eventfd: Glibc's module map exports neither eventfd nor pipe2.

@@ -165,10 +165,9 @@ public final class Importer {
 
     /// Follows a live log until `stop`: every complete line, across rotations, with hits
     /// flushed when the log goes quiet or a batch has waited `flushAfter` seconds.
-    public func follow(_ follower: FileFollower, into sink: FollowingSink, stop: StopSignal,
+    public func follow(_ follower: LineFollowing, into sink: FollowingSink, stop: StopSignal,
                        flushAfter: Double = 5) throws -> ImportSummary {
         var summary = ImportSummary()
-        summary.files = 1
         var pv = Pageview()
         var inputs: [FileFingerprint: Int] = [:]
         var names: [String] = []
@@ -184,6 +183,7 @@ public final class Importer {
                 input = names.count
                 inputs[followed.identity] = input
                 names.append(followed.path)
+                summary.files += 1
                 if let starts = options.siteStartsForFile?(followed.identity, followed.endOffset) { siteStarts[input] = starts }
                 onNewInput?(input, followed.path)
             }
