@@ -48,6 +48,9 @@ struct Import: ParsableCommand {
     @Flag(name: .long, help: "Print each hit as one JSON object per line on stdout instead of sending it.")
     var dryRun = false
 
+    @Option(name: .long, help: ArgumentHelp("Parsing threads for --dry-run (default: one per core; the output is the same, in order).", valueName: "n"))
+    var threads: Int?
+
     @Option(name: .long, help: ArgumentHelp("Hits per request (at most 500, the server's limit).", valueName: "n"))
     var batchSize = 500
 
@@ -83,6 +86,7 @@ struct Import: ParsableCommand {
         if !dryRun && connection.site == nil && !siteMapOptions.isGiven {
             throw ValidationError("nothing to do: pass --site URL (or --site-map HOST=URL) to send hits to GoatCounter, or --dry-run to print them")
         }
+        if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64") }
         if batchSize < 1 || batchSize > 500 { throw ValidationError("--batch-size must be between 1 and 500") }
         if from != "beginning" && from != "end" { throw ValidationError("--from must be beginning or end") }
         if follow {
@@ -115,8 +119,14 @@ struct Import: ParsableCommand {
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
             options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRunDir: stateDir)
-            let importer = try makeImporter(options)
-            let summary = try importer.run(inputs: inputs, into: NDJSONSink())
+            let lanes = threads ?? ProcessInfo.processInfo.activeProcessorCount
+            let summary: ImportSummary
+            if lanes > 1 {
+                _ = try makeImporter(options)   // a format or site-map error, said once
+                summary = try LaneImporter(options: options, lanes: lanes).run(inputs: inputs)
+            } else {
+                summary = try makeImporter(options).run(inputs: inputs, into: NDJSONSink())
+            }
             report(summary, nil)
             try writeSummaryJSON(summary, nil, error: nil)
             if !summary.inputErrors.isEmpty { throw ExitCode(1) }

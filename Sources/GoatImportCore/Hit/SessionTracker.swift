@@ -28,11 +28,21 @@ public final class SessionTracker {
 
     /// The id of the visit this hit belongs to, as 16 hex digits (valid until the next call).
     public func session(ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer, time: Int) -> UnsafeBufferPointer<UInt8> {
+        session(visitor: visitor(ip: ip, userAgent: userAgent), time: time)
+    }
+
+    /// The keyed hash of one visitor: the costly half of `session`, which parse lanes compute
+    /// in parallel (it depends on nothing but the line).
+    public func visitor(ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer) -> UInt64 {
         var h = SipHash(key: key)
         h.add(ip)
         h.add(byte: 0)
         h.add(userAgent)
-        let visitor = h.finish()
+        return h.finish()
+    }
+
+    /// The visit of `visitor` at `time`: the ordered half of `session`, called in log order.
+    public func session(visitor: UInt64, time: Int) -> UnsafeBufferPointer<UInt8> {
         newest = max(newest, time)
         let slot = visits.slot(for: visitor, dropIdleBefore: newest - gap)
         var value: UInt64

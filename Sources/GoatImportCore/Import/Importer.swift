@@ -156,7 +156,12 @@ public final class Importer {
         if let tracker = options.sessions, pv.time != Int.min {
             let ip = pv.ip.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.ip.start, count: pv.ip.count) : UnsafeRawBufferPointer(start: nil, count: 0)
             let ua = pv.userAgent.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.userAgent.start, count: pv.userAgent.count) : UnsafeRawBufferPointer(start: nil, count: 0)
-            session = tracker.session(ip: ip, userAgent: ua, time: pv.time)
+            if let deferred = deferSession {
+                deferred(tracker.visitor(ip: ip, userAgent: ua), pv.time)
+                session = Self.sessionPlaceholder
+            } else {
+                session = tracker.session(ip: ip, userAgent: ua, time: pv.time)
+            }
         }
         encoder.encode(line.base, pv, session: session, into: try sink.bufferForNextHit(at: position))
         summary.hits += 1
@@ -205,12 +210,21 @@ public final class Importer {
         return summary
     }
 
-    private func finishSummary(_ summary: inout ImportSummary) {
+    func finishSummary(_ summary: inout ImportSummary) {
         summary.clipped = encoder.clipped
         guard let router else { return }
         for (site, n) in siteHits.enumerated() { summary.siteHits[router.map.sites[site]] = n }
         for (host, n) in router.unmapped { summary.unmappedHosts[host] = n }
     }
+
+    /// Parse lanes: the visitor's hash is handed here, in place of the visit, and the hit gets a
+    /// placeholder the ordered merge overwrites (visits depend on the order of the hits).
+    var deferSession: ((UInt64, Int) -> Void)?
+    static let sessionPlaceholder: UnsafeBufferPointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
+        p.initialize(repeating: UInt8(ascii: "0"), count: 16)
+        return UnsafeBufferPointer(start: p, count: 16)
+    }()
 
     /// Told when following reaches a new file (a rotation): its input index and path.
     public var onNewInput: ((Int, String) -> Void)?
