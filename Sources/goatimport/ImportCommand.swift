@@ -85,13 +85,13 @@ struct Import: ParsableCommand {
     }
 
     private func runImport() throws {
-        var options = try parsing.importerOptions(filters: filters)
-        let format = options.format
         let inputs = InputOrder.sorted(files)
+        do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
+        var options = try parsing.importerOptions(filters: filters, inputs: inputs)
+        let format = options.format
         if verbose {
             options.onMalformed = { file, line, reason, text in printError("goatimport: \(file):\(line): \(reason): \(text)") }
         }
-        do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
 
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {

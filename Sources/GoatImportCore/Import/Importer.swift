@@ -20,6 +20,8 @@ public final class Importer {
         public var emitPartialLastLine = true
         /// Visits from the log's timestamps (`session` in each hit); nil leaves them to the server.
         public var sessions: SessionTracker?
+        /// Bytes already read from standard input (to detect the format): read again first.
+        public var stdinHead: [UInt8] = []
         public init(format: LogFormat) { self.format = format }
     }
 
@@ -29,15 +31,15 @@ public final class Importer {
     private let builder: PageviewBuilder
     private let filter: LineFilter
     private let encoder: HitEncoder
-    private let hasUserAgentField: Bool
+    private let directives: Bool
 
     public init(options: Options) throws {
         self.options = options
         parser = try options.format.makeParser()
         builder = PageviewBuilder(timeZone: options.timeZone)
         filter = try LineFilter(options.filter)
-        encoder = HitEncoder(escapes: parser.escapes)
-        hasUserAgentField = try options.format.fields().contains(.userAgent)
+        encoder = HitEncoder(escapes: parser.escapes, userAgentEscapes: options.format.userAgentEscapes)
+        directives = options.format.directives
     }
 
     /// Checks that every input can be opened before anything is sent: a typo in the fifth
@@ -55,9 +57,15 @@ public final class Importer {
         for (index, path) in inputs.enumerated() {
             summary.files += 1
             do {
-                let source = try InputOpener.open(path: path)
+                let source = try InputOpener.open(path: path, stdinHead: options.stdinHead)
                 let start = options.startPositions[index] ?? (0, 0)
-                if start.offset > 0 { try Self.skip(source, bytes: start.offset) }
+                if start.offset > 0 {
+                    if directives {
+                        try readDirectives(source, bytes: start.offset)
+                    } else {
+                        try Self.skip(source, bytes: start.offset)
+                    }
+                }
                 // Reading (the kernel's copy from the page cache, ~20% of a plain run) and
                 // decompression run a few chunks ahead on a thread of their own. Not for stdin:
                 // a stopped run must not wait on a read that may never return.
@@ -104,6 +112,11 @@ public final class Importer {
         summary.lines += 1
         let position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
         guard parser.parse(line.base, line.count, into: fields) else {
+            if directives && line.count > 0 && line.base[0] == UInt8(ascii: "#") {
+                summary[.directive] += 1
+                try sink.didSkipLine(at: position, reason: .directive)
+                return
+            }
             summary[.malformed] += 1
             options.onMalformed?(name, line.number, "does not match the format", Self.text(line))
             try sink.didSkipLine(at: position, reason: .malformed)
@@ -115,7 +128,7 @@ public final class Importer {
             try sink.didSkipLine(at: position, reason: .malformed)
             return
         }
-        if let reason = filter.check(line.base, pv, hasUserAgentField: hasUserAgentField) {
+        if let reason = filter.check(line.base, pv, hasUserAgentField: parser.hasUserAgentField) {
             summary[reason] += 1
             try sink.didSkipLine(at: position, reason: reason)
             return
@@ -174,6 +187,17 @@ public final class Importer {
 
     /// Told when following reaches a new file (a rotation): its input index and path.
     public var onNewInput: ((Int, String) -> Void)?
+
+    /// Moves a fresh source past `bytes` bytes like `skip`, but shows the parser the directive
+    /// lines among them: a W3C log resumed at a checkpoint still needs the `#Fields:` above it.
+    private func readDirectives(_ source: ByteSource, bytes: Int64) throws {
+        let reader = LineReader(source: LimitedSource(inner: source, limit: bytes), readSize: 1 << 16,
+                                maxLineLength: options.maxLineLength)
+        while let line = try reader.next() {
+            if line.count > 0 && line.base[0] == UInt8(ascii: "#") { _ = parser.parse(line.base, line.count, into: fields) }
+        }
+        if reader.offset < bytes { throw SkipError(file: source.name, offset: bytes) }
+    }
 
     /// Moves a fresh source past `bytes` bytes: a seek for plain files, read-and-drop otherwise.
     static func skip(_ source: ByteSource, bytes: Int64) throws {
