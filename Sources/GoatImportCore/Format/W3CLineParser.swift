@@ -9,8 +9,6 @@ public final class W3CLineParser: LineParser {
     public let escapes: EscapeStyle = .none
     public private(set) var hasUserAgentField = false
     public private(set) var matchEnd = 0
-    /// The fields the current `#Fields:` line provides.
-    public private(set) var fields: Set<LogField> = []
 
     // Column index → LogField raw value, or -1 for a column that is not read.
     private var columns: UnsafeMutablePointer<Int>
@@ -73,7 +71,6 @@ public final class W3CLineParser: LineParser {
         }
         for (field, place) in best { columns[place.column] = field.rawValue }
         lastColumn = best.values.map(\.column).max() ?? -1
-        fields = Set(best.keys)
-        hasUserAgentField = fields.contains(.userAgent)
+        hasUserAgentField = best[.userAgent] != nil
     }
 }

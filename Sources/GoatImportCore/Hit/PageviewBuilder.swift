@@ -101,8 +101,7 @@ public final class PageviewBuilder {
                 let authority = colon + 3
                 s = find(line, authority, e, UInt8(ascii: "/")) ?? e
                 pv.host = hostOfAuthority(line, authority, s)
-                // "https://example.com?q" has an empty path, which a browser shows as "/": not
-                // a span of the line, so such a line stays unreadable rather than invented.
+                // No "/" after the authority: there is no path to count.
                 if s == e { return }
             }
         }
