@@ -156,6 +156,8 @@ NGINX_FMT_COMBINED='$remote_addr - $remote_user [$time_local] "$request" $status
 NGINX_FMT_VHOST='$host $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"'
 NGINX_FMT_CUSTOM='$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for" $host'
 NGINX_FMT_ISO='$remote_addr [$time_iso8601] "$request" $status "$http_referer" "$http_user_agent" $request_time'
+# JSON lines (escape=json), keys named after the variables: the built-in `nginx-json` format.
+NGINX_FMT_JSON='{"time_iso8601":"$time_iso8601","msec":"$msec","remote_addr":"$remote_addr","request_method":"$request_method","request_uri":"$request_uri","status":$status,"body_bytes_sent":$body_bytes_sent,"http_referer":"$http_referer","http_user_agent":"$http_user_agent","http_x_forwarded_for":"$http_x_forwarded_for","host":"$host","request_time":$request_time}'
 APACHE_FMT_COMBINED='%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"'
 APACHE_FMT_COMMON='%h %l %u %t "%r" %>s %O'
 APACHE_FMT_VHOST='%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"'
@@ -188,6 +190,7 @@ http {
     log_format vhost '$NGINX_FMT_VHOST';
     log_format custom '$NGINX_FMT_CUSTOM';
     log_format iso '$NGINX_FMT_ISO';
+    log_format json escape=json '$NGINX_FMT_JSON';
 
     server {
         listen 127.0.0.1:$NGINX_PORT;
@@ -199,6 +202,7 @@ http {
         access_log $TMP/logs/nginx/vhost.log vhost;
         access_log $TMP/logs/nginx/custom.log custom;
         access_log $TMP/logs/nginx/iso8601.log iso;
+        access_log $TMP/logs/nginx/json.log json;
         location = /old { return 301 /new; }
     }
     server {
@@ -288,6 +292,12 @@ cat >"$TMP/caddy/Caddyfile" <<EOF
 {
 	admin off
 	auto_https off
+	# The same access log as the site's json one, in the console encoder's layout.
+	log console {
+		output file $TMP/logs/caddy/access.console.log
+		format console
+		include http.log.access.log0
+	}
 }
 
 http://:$CADDY_PORT {
@@ -532,15 +542,16 @@ PIDS=()
 
 # ----------------------------------------------------------- copy + check ---
 mkdir -p "$FIX"/{nginx,apache,caddy} "$ROOT/examples"
-for f in combined vhost custom iso8601; do install -m 644 "$TMP/logs/nginx/$f.log" "$FIX/nginx/$f.log"; done
+for f in combined vhost custom iso8601 json; do install -m 644 "$TMP/logs/nginx/$f.log" "$FIX/nginx/$f.log"; done
 for f in combined common vhost_combined custom; do install -m 644 "$TMP/logs/apache/$f.log" "$FIX/apache/$f.log"; done
-install -m 644 "$TMP/logs/caddy/access.json.log" "$FIX/caddy/access.json.log"
+for f in access.json access.console; do install -m 644 "$TMP/logs/caddy/$f.log" "$FIX/caddy/$f.log"; done
 install -m 644 "$TMP/logs/nginx/example.log" "$EXAMPLE_OUT"
 
 printf '%s\n' "$NGINX_FMT_COMBINED" >"$FIX/nginx/combined.format"
 printf '%s\n' "$NGINX_FMT_VHOST" >"$FIX/nginx/vhost.format"
 printf '%s\n' "$NGINX_FMT_CUSTOM" >"$FIX/nginx/custom.format"
 printf '%s\n' "$NGINX_FMT_ISO" >"$FIX/nginx/iso8601.format"
+printf '%s\n' "$NGINX_FMT_JSON" >"$FIX/nginx/json.format"
 printf '%s\n' "$APACHE_FMT_COMBINED" >"$FIX/apache/combined.format"
 printf '%s\n' "$APACHE_FMT_COMMON" >"$FIX/apache/common.format"
 printf '%s\n' "$APACHE_FMT_VHOST" >"$FIX/apache/vhost_combined.format"
@@ -559,6 +570,8 @@ grep -q '\\"' "$FIX/apache/combined.log" || problems+=("apache combined.log has 
 grep -q 'GET /caf\\xC3\\xA9/ ' "$FIX/nginx/combined.log" || problems+=("nginx combined.log has no raw UTF-8 path (\\xC3\\xA9)")
 grep -q 'GET /caf\\xc3\\xa9/ ' "$FIX/apache/combined.log" || problems+=("apache combined.log has no raw UTF-8 path (\\xc3\\xa9)")
 grep -q '"uri":"/café/"' "$FIX/caddy/access.json.log" || problems+=("caddy log has no raw UTF-8 uri")
+grep -q '"http_user_agent":"Mozilla/5.0 \\"quoted\\"' "$FIX/nginx/json.log" || problems+=("nginx json.log has no JSON-escaped quote")
+grep -qP '^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}\.\d{3}\t' "$FIX/caddy/access.console.log" || problems+=("caddy console log does not start with its time")
 grep -q 'C:\\x5CTemp\\x5C \\x22x\\x22' "$FIX/nginx/combined.log" || problems+=("nginx combined.log has no \\x5C escape")
 grep -qF 'C:\\Temp\\ \"x\"' "$FIX/apache/combined.log" || problems+=("apache combined.log has no \\\\ escape")
 grep -q '+0100\]' "$FIX/nginx/combined.log" || problems+=("nginx times are not +0100")

@@ -19,10 +19,18 @@ struct Check: ParsableCommand {
 
     mutating func validate() throws {
         if files.isEmpty && !showPattern { throw ValidationError("no input: give one or more log files, or - for standard input") }
+        if files.isEmpty && parsing.format == BuiltinFormats.autoName {
+            throw ValidationError("--show-pattern without a log needs --format NAME (auto chooses by reading a log)")
+        }
     }
 
     func run() throws {
-        let format = try parsing.resolveFormat()
+        try runCleanly { try check() }
+    }
+
+    private func check() throws {
+        let inputs = InputOrder.sorted(files)
+        let (format, stdinHead) = try parsing.resolveFormat(inputs: inputs) { print($0) }
         if showPattern {
             print("format \(format.name): \(format.summary)")
             print(format.patternText)
@@ -32,23 +40,26 @@ struct Check: ParsableCommand {
         let fields = ParsedFields()
         let builder = PageviewBuilder(timeZone: try parsing.resolveTimeZone())
         let diagnosis = FormatDiagnosis(format: format)
-        var total = 0, matched = 0, shown = 0
+        var total = 0, matched = 0, shown = 0, directives = 0
         var pv = Pageview()
-        for path in InputOrder.sorted(files) {
+        for path in inputs {
             let reader: LineReader
-            do { reader = LineReader(source: try InputOpener.open(path: path), maxLineLength: parsing.maxLineLength) } catch {
+            do {
+                reader = LineReader(source: try InputOpener.open(path: path, stdinHead: stdinHead), maxLineLength: parsing.maxLineLength)
+            } catch {
                 printError("goatimport: \(error)")
                 throw ExitCode(1)
             }
             do {
                 while let line = try reader.next() {
-                    total += 1
                     var problem: String?
                     if !parser.parse(line.base, line.count, into: fields) {
+                        if format.directives && line.count > 0 && line.base[0] == UInt8(ascii: "#") { directives += 1; continue }
                         problem = diagnosis.explain(Array(UnsafeBufferPointer(start: line.base, count: line.count)))
                     } else if let p = builder.build(line.base, fields, into: &pv) {
                         problem = p.rawValue
                     }
+                    total += 1
                     guard let problem else { matched += 1; continue }
                     if shown < show {
                         shown += 1
@@ -62,7 +73,8 @@ struct Check: ParsableCommand {
             }
         }
         let rate = total > 0 ? Double(matched) * 100 / Double(total) : 0
-        print(String(format: "format %@: %d of %d lines match (%.1f%%)", format.name, matched, total, rate))
+        print(String(format: "format %@: %d of %d lines match (%.1f%%)", format.name, matched, total, rate)
+              + (directives > 0 ? "; \(directives) directive lines (#…) skipped" : ""))
         if total > 0 && matched == 0 { throw ExitCode(1) }
     }
 }

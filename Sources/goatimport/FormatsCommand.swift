@@ -8,6 +8,7 @@ struct Formats: ParsableCommand {
     var showPattern = false
 
     func run() throws {
+        print("\(BuiltinFormats.autoName.padding(toLength: 16, withPad: " ", startingAt: 0)) (the default) the format below that reads the log's first 50 lines best; `goatimport check FILE` shows which")
         for format in BuiltinFormats.all {
             print("\(format.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(format.summary)")
             if showPattern { print(format.patternText.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")) }

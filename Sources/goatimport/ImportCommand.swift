@@ -104,22 +104,23 @@ struct Import: ParsableCommand {
     }
 
     private func runImport() throws {
-        var options = try parsing.importerOptions(filters: filters)
-        let siteMap = try siteMapOptions.makeMap()
-        options.siteMap = siteMap
         let inputs = InputOrder.sorted(files)
-        if verbose {
-            options.onMalformed = { file, line, reason, text in printError("goatimport: \(file):\(line): \(reason): \(text)") }
-        }
         // (A glob to follow may match nothing yet.)
         do { try Importer.checkReadable(inputs.filter { !follow || !FollowerGroup.isPattern($0) }) } catch {
             throw CleanExit.message("\(error)")
+        }
+        let sampled = follow ? inputs.flatMap { FollowerGroup.isPattern($0) ? FollowerGroup.expand($0) : [$0] } : inputs
+        var options = try parsing.importerOptions(filters: filters, inputs: sampled)
+        options.siteMap = try siteMapOptions.makeMap()
+        let siteMap = options.siteMap
+        if verbose {
+            options.onMalformed = { file, line, reason, text in printError("goatimport: \(file):\(line): \(reason): \(text)") }
         }
 
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
             options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRunDir: stateDir)
-            let lanes = threads ?? ProcessInfo.processInfo.activeProcessorCount
+            let lanes = options.format.readsInOrder ? 1 : threads ?? ProcessInfo.processInfo.activeProcessorCount
             let summary: ImportSummary
             if lanes > 1 {
                 _ = try makeImporter(options)   // a format or site-map error, said once

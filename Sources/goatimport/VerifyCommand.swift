@@ -52,10 +52,9 @@ struct Verify: ParsableCommand {
     }
 
     private func verify() throws {
-        let options = try parsing.importerOptions(filters: filters)
-        let format = options.format
         let inputs = InputOrder.sorted(files)
         do { try Importer.checkReadable(inputs) } catch { throw CleanExit.message("\(error)") }
+        let options = try parsing.importerOptions(filters: filters, inputs: inputs)
 
         let client = try connection.makeClient()
         let me = try ConnectionOptions.preflight(client, needing: nil)

@@ -60,7 +60,8 @@ struct CommandLineTests {
     @Test("formats lists the built-ins; check reports the match rate and why lines fail")
     func formatsAndCheck() throws {
         let f = try run(bin, ["formats"])
-        for name in ["combined", "common", "combined-vhost", "common-vhost", "caddy"] { #expect(f.stdout.contains(name)) }
+        for format in BuiltinFormats.all { #expect(f.stdout.contains("\n" + format.name + " ")) }
+        #expect(f.stdout.hasPrefix("auto "))
         let ok = try run(bin, ["check", "--format", "combined", TestPaths.fixture("apache/combined.log")])
         #expect(ok.stdout.contains("57 of 57 lines match (100.0%)"))
         let bad = try run(bin, ["check", "--format", "combined", TestPaths.fixture("caddy/access.json.log")])

@@ -22,6 +22,8 @@ struct FixtureTests {
         Case(file: "apache/vhost_combined.log", format: "combined-vhost", hasUserAgent: true, hasXFF: false),
         Case(file: "apache/custom.log", format: "apache-file", hasUserAgent: true, hasXFF: true),
         Case(file: "caddy/access.json.log", format: "caddy", hasUserAgent: true, hasXFF: false),
+        Case(file: "nginx/json.log", format: "nginx-json", hasUserAgent: true, hasXFF: true),
+        Case(file: "caddy/access.console.log", format: "caddy-console", hasUserAgent: true, hasXFF: false),
     ]
 
     static func formatSpec(_ c: Case) throws -> String {
@@ -75,6 +77,24 @@ struct FixtureTests {
                 let a = nginx.sink.hits[i][key] as? String, b = apache.sink.hits[i][key] as? String, c = caddy.sink.hits[i][key] as? String
                 #expect(a == b, "\(key) of hit \(i): nginx \(a ?? "nil") apache \(b ?? "nil")")
                 #expect(a == c, "\(key) of hit \(i): nginx \(a ?? "nil") caddy \(c ?? "nil")")
+            }
+        }
+    }
+
+    /// The same requests logged twice by one server must give identical hits, time included.
+    @Test("nginx JSON equals nginx custom (with X-Forwarded-For); Caddy's console log equals its JSON log", arguments: [
+        ("nginx/custom.log", "nginx-file", "nginx/json.log", "nginx-json"),
+        ("caddy/access.json.log", "caddy", "caddy/access.console.log", "caddy-console"),
+    ])
+    func twoLayoutsAgree(_ a: String, _ formatA: String, _ b: String, _ formatB: String) throws {
+        let specA = try Self.formatSpec(Case(file: a, format: formatA, hasUserAgent: true, hasXFF: true))
+        let x = try importFiles([TestPaths.fixture(a)], format: specA)
+        let y = try importFiles([TestPaths.fixture(b)], format: formatB)
+        #expect(x.sink.hits.count == y.sink.hits.count)
+        #expect(x.sink.positions.map(\.line) == y.sink.positions.map(\.line))
+        for (i, (h, k)) in zip(x.sink.hits, y.sink.hits).enumerated() {
+            for key in ["path", "query", "ref", "user_agent", "ip", "created_at"] {
+                #expect(h[key] as? String == k[key] as? String, "\(key) of hit \(i)")
             }
         }
     }
@@ -182,6 +202,7 @@ struct BuiltinFormatFileTests {
             let text = try String(contentsOfFile: dir.appendingPathComponent(entry.file).path, encoding: .utf8)
             #expect(text == entry.text + "\n" || text == entry.text, "\(entry.file) differs from the embedded copy")
         }
-        #expect(BuiltinFormats.all.map(\.name) == ["combined", "common", "combined-vhost", "common-vhost", "caddy"])
+        #expect(BuiltinFormats.all.map(\.name) == ["combined", "common", "combined-vhost", "common-vhost", "caddy", "caddy-console",
+                                                   "nginx-json", "traefik", "haproxy", "elb", "alb", "cloudfront", "s3", "w3c", "bunny"])
     }
 }

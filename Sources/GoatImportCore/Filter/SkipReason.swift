@@ -2,6 +2,7 @@
 public enum SkipReason: Int, CaseIterable, Sendable {
     case malformed
     case tooLong
+    case directive
     case method
     case redirect
     case error
@@ -17,6 +18,7 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         switch self {
         case .malformed: return "malformed"
         case .tooLong: return "too-long"
+        case .directive: return "directive"
         case .method: return "method"
         case .redirect: return "redirect"
         case .error: return "error"
@@ -34,6 +36,7 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         switch self {
         case .malformed: return "lines that do not fit the format"
         case .tooLong: return "lines over the length cap"
+        case .directive: return "header lines starting with # (W3C #Version, #Fields…)"
         case .method: return "requests other than GET"
         case .redirect: return "3xx responses except 304"
         case .error: return "4xx and 5xx responses"

@@ -129,7 +129,7 @@ public final class FollowerGroup: LineFollowing {
         return result
     }
 
-    static func expand(_ pattern: String) -> [String] {
+    public static func expand(_ pattern: String) -> [String] {
         var g = glob_t()
         defer { globfree(&g) }
         guard glob(pattern, 0, nil, &g) == 0 else { return [] }

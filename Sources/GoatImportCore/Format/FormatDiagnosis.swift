@@ -10,9 +10,16 @@ public final class FormatDiagnosis {
 
     public func explain(_ line: [UInt8]) -> String {
         switch format.body {
-        case .json:
+        case .json(_, nil):
             guard line.first(where: { $0 != 0x20 }) == UInt8(ascii: "{") else { return "not a JSON object" }
             return "not a complete JSON object, or a value of an unexpected type"
+        case .json(_, let prefix?):
+            guard let regex = try? PCRE2Regex(prefix, extended: true), regex.matches(line) else {
+                return "does not start as expected: \(prefix)"
+            }
+            return "no complete JSON object after the prefix, or a value of an unexpected type"
+        case .w3c:
+            return "fewer columns than the last #Fields: line names"
         case .regex(let segments, let extended):
             if prefixes.isEmpty {
                 prefixes = (1...segments.count).map { n in

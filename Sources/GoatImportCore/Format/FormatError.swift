@@ -6,11 +6,13 @@ public enum FormatError: Error, CustomStringConvertible, Equatable {
     case unsupported(String)
     case noPath
     case badFormatFile(String, line: Int, String)
+    /// `--format auto` found no built-in format that reads any of the lines it tried.
+    case noFormatMatches(lines: Int, input: String)
 
     public var description: String {
         switch self {
         case .unknownFormat(let name, let known):
-            return "unknown format \"\(name)\"; built-in formats: \(known.joined(separator: ", ")); or use nginx:'<log_format>', apache:'<LogFormat>', regex:'<pattern>' or @file"
+            return "unknown format \"\(name)\"; built-in formats: \(known.joined(separator: ", ")); or auto, nginx:'<log_format>', apache:'<LogFormat>', regex:'<pattern>' or @file"
         case .unknownGroups(let names, let known):
             return "unknown group name\(names.count == 1 ? "" : "s") in pattern: \(names.joined(separator: ", ")); known: \(known.joined(separator: ", "))"
         case .unknownVariables(let kind, let names):
@@ -21,6 +23,10 @@ public enum FormatError: Error, CustomStringConvertible, Equatable {
             return "format has no request, uri or path field, so it cannot tell which page was viewed"
         case .badFormatFile(let file, let line, let message):
             return "\(file):\(line): \(message)"
+        case .noFormatMatches(let lines, let input):
+            return "format auto: no built-in format reads any of the first \(lines) lines of \(input). "
+                + "See why a format fails with `goatimport check --format NAME \(input)`, or give your server's own format: "
+                + "--format nginx:'<log_format>', apache:'<LogFormat>', regex:'<pattern>' or @file (see `goatimport formats`)"
         }
     }
 }

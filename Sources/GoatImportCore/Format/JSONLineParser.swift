@@ -8,6 +8,8 @@
 public final class JSONLineParser: LineParser {
     public let escapes: EscapeStyle = .json
     public let mapping: [(field: LogField, paths: [[String]])]
+    public let hasUserAgentField: Bool
+    public private(set) var matchEnd = 0
 
     private final class Node {
         var children: [(key: [UInt8], node: Node)] = []
@@ -25,6 +27,7 @@ public final class JSONLineParser: LineParser {
 
     public init(mapping: [(field: LogField, paths: [[String]])]) {
         self.mapping = mapping
+        hasUserAgentField = mapping.contains { $0.field == .userAgent }
         for (field, paths) in mapping {
             for (priority, path) in paths.enumerated() {
                 var node = root
@@ -36,11 +39,20 @@ public final class JSONLineParser: LineParser {
 
     public func parse(_ line: UnsafePointer<UInt8>, _ count: Int, into fields: ParsedFields) -> Bool {
         fields.clear()
+        return parse(line, count, from: 0, into: fields)
+    }
+
+    /// Reads the object that starts at `offset` (after a text prefix), adding to `fields`
+    /// without clearing them; spans stay relative to `line`.
+    func parse(_ line: UnsafePointer<UInt8>, _ count: Int, from offset: Int, into fields: ParsedFields) -> Bool {
         for i in 0..<priorities.count { priorities[i] = .max }
         var scanner = Scanner(base: line, end: count)
+        scanner.i = offset
         scanner.skipSpace()
         guard scanner.peek == UInt8(ascii: "{") else { return false }
-        return scanObject(&scanner, root, fields)
+        guard scanObject(&scanner, root, fields) else { return false }
+        matchEnd = scanner.i
+        return true
     }
 
     private func scanObject(_ s: inout Scanner, _ node: Node?, _ fields: ParsedFields) -> Bool {

@@ -2,6 +2,12 @@
 public protocol LineParser: AnyObject {
     /// How the log writer escaped string fields, for the decoder that reads them.
     var escapes: EscapeStyle { get }
+    /// Whether lines carry a user agent (an absent one then means a script, not a blind format).
+    /// A W3C parser knows only once it has read a `#Fields:` line.
+    var hasUserAgentField: Bool { get }
+    /// How many bytes of the last matched line the format accounted for: format detection
+    /// prefers the format that explains more of a line when two read the same fields.
+    var matchEnd: Int { get }
     /// Fills `fields` (cleared first) and returns false when the line does not fit the format.
     func parse(_ line: UnsafePointer<UInt8>, _ count: Int, into fields: ParsedFields) -> Bool
 }
@@ -10,6 +16,7 @@ public protocol LineParser: AnyObject {
 public final class RegexLineParser: LineParser {
     public let escapes: EscapeStyle
     public let regex: PCRE2Regex
+    public let hasUserAgentField: Bool
     // (field, group) pairs, flattened, so the per-line loop touches one small buffer.
     private let mapping: UnsafeMutableBufferPointer<Int>
 
@@ -29,7 +36,10 @@ public final class RegexLineParser: LineParser {
         }
         mapping = .allocate(capacity: pairs.count)
         _ = mapping.initialize(from: pairs)
+        hasUserAgentField = seen.contains(.userAgent)
     }
+
+    public var matchEnd: Int { regex.end(0) }
 
     deinit { mapping.deallocate() }
 

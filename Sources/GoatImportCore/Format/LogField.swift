@@ -8,6 +8,7 @@ public enum LogField: Int, CaseIterable, Sendable {
     case timeLocal      // 10/Oct/2000:13:55:36 -0700 (CLF)
     case timeISO8601    // 2000-10-10T13:55:36-07:00
     case msec           // seconds since the epoch, with or without a fraction
+    case epochMillis    // milliseconds since the epoch (Bunny CDN)
     case date           // 2000-10-10 (with `time`; W3C-style logs)
     case time           // 13:55:36
     case request        // GET /path?q HTTP/1.1
@@ -31,6 +32,7 @@ public enum LogField: Int, CaseIterable, Sendable {
         case .timeLocal: return "time_local"
         case .timeISO8601: return "time_iso8601"
         case .msec: return "msec"
+        case .epochMillis: return "epoch_ms"
         case .date: return "date"
         case .time: return "time"
         case .request: return "request"
@@ -73,8 +75,20 @@ public enum EscapeStyle: Sendable {
     case backslash
     /// JSON string escapes (Caddy, nginx `escape=json`).
     case json
+    /// HAProxy: `#XX` for a quote, a `#` and bytes outside printable ASCII.
+    case hash
     /// Taken as written.
     case none
+}
+
+/// How a log writer kept the spaces of a user agent out of its space- or tab-separated columns.
+/// Only the user agent is decoded: paths and referrers stay URLs, as written.
+public enum UserAgentEscapes: Sendable {
+    case none
+    /// IIS and other W3C extended logs: `+` for each space.
+    case plus
+    /// CloudFront: `%XX` (`%20` for a space); older files encode the `%` once more (`%2520`).
+    case percent
 }
 
 /// The spans of one parsed line: for each field, start and end offsets into the line, or -1.

@@ -8,20 +8,37 @@ public struct LogFormat: Sendable {
         /// A PCRE2 pattern in pieces: one piece per field or literal run, so that `check` can
         /// tell how far a line matched. `extended` is PCRE2_EXTENDED (whitespace ignored).
         case regex(segments: [String], extended: Bool)
-        /// JSON lines: for each field, the key paths to read, in order of preference.
-        case json([(field: LogField, paths: [[String]])])
+        /// JSON lines: for each field, the key paths to read, in order of preference. With a
+        /// prefix (a PCRE2 extended pattern), the object follows that text on the line.
+        case json([(field: LogField, paths: [[String]])], prefix: String? = nil)
+        /// W3C extended logs: the columns come from the `#Fields:` directives in the log itself.
+        case w3c
     }
 
     public let name: String
     public let summary: String
     public let body: Body
     public let escapes: EscapeStyle
+    public let userAgentEscapes: UserAgentEscapes
+    /// Lines starting with `#` are directives (`#Version`, `#Fields`…): skipped and counted
+    /// apart, not malformed.
+    public let directives: Bool
 
-    public init(name: String, summary: String, body: Body, escapes: EscapeStyle) {
+    public init(name: String, summary: String, body: Body, escapes: EscapeStyle,
+                userAgentEscapes: UserAgentEscapes = .none, directives: Bool = false) {
         self.name = name
         self.summary = summary
         self.body = body
         self.escapes = escapes
+        self.userAgentEscapes = userAgentEscapes
+        self.directives = directives
+    }
+
+    /// Whether a line's fields depend on lines before it (W3C's `#Fields:`): such a log is
+    /// parsed in order, on one thread.
+    public var readsInOrder: Bool {
+        if case .w3c = body { return true }
+        return false
     }
 
     /// The full pattern (regex formats) or mapping (JSON formats), as a user would debug it.
@@ -29,9 +46,12 @@ public struct LogFormat: Sendable {
         switch body {
         case .regex(let segments, let extended):
             return extended ? segments.joined(separator: "\n") : segments.joined()
-        case .json(let mapping):
-            return mapping.map { "\($0.field.name): \($0.paths.map { $0.joined(separator: ".") }.joined(separator: ", "))" }
-                .joined(separator: "\n")
+        case .json(let mapping, let prefix):
+            let keys = mapping.map { "\($0.field.name): \($0.paths.map { $0.joined(separator: ".") }.joined(separator: ", "))" }
+            return ((prefix.map { ["prefix: " + $0] } ?? []) + keys).joined(separator: "\n")
+        case .w3c:
+            return "columns from each #Fields: directive; read: "
+                + W3CFieldNames.fields.keys.sorted().joined(separator: " ")
         }
     }
 
@@ -41,8 +61,12 @@ public struct LogFormat: Sendable {
         case .regex(let segments, let extended):
             return try RegexLineParser(pattern: segments.joined(separator: extended ? "\n" : ""),
                                        extended: extended, escapes: escapes)
-        case .json(let mapping):
+        case .json(let mapping, nil):
             return JSONLineParser(mapping: mapping)
+        case .json(let mapping, let prefix?):
+            return try PrefixedJSONLineParser(prefix: prefix, mapping: mapping)
+        case .w3c:
+            return W3CLineParser()
         }
     }
 
@@ -51,8 +75,12 @@ public struct LogFormat: Sendable {
         switch body {
         case .regex:
             return (try makeParser() as! RegexLineParser).fields
-        case .json(let mapping):
+        case .json(let mapping, nil):
             return Set(mapping.map(\.field))
+        case .json(_, _?):
+            return (try makeParser() as! PrefixedJSONLineParser).fields
+        case .w3c:
+            return W3CLineParser.knownFields
         }
     }
 

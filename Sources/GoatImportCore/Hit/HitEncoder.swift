@@ -21,12 +21,14 @@ public final class HitEncoder {
     }
 
     public let escapes: EscapeStyle
+    public let userAgentEscapes: UserAgentEscapes
     public let limits: Limits
     public private(set) var clipped = Clipped()
     private let scratch = ByteBuffer(capacity: 8192)
 
-    public init(escapes: EscapeStyle, limits: Limits = Limits()) {
+    public init(escapes: EscapeStyle, userAgentEscapes: UserAgentEscapes = .none, limits: Limits = Limits()) {
         self.escapes = escapes
+        self.userAgentEscapes = userAgentEscapes
         self.limits = limits
     }
 
@@ -60,7 +62,7 @@ public final class HitEncoder {
         }
         if pv.userAgent.isPresent {
             out.append("\",\"user_agent\":\"")
-            if string(line + pv.userAgent.start, pv.userAgent.count, limits.userAgent, .replace, out) { clipped.userAgent += 1 }
+            if userAgent(line + pv.userAgent.start, pv.userAgent.count, out) { clipped.userAgent += 1 }
         }
         if pv.ip.isPresent {
             out.append("\",\"ip\":\"")
@@ -85,6 +87,16 @@ public final class HitEncoder {
         } else {
             buffer.append(line + span.start, count: span.count)
         }
+    }
+
+    @inline(__always)
+    private func userAgent(_ p: UnsafePointer<UInt8>, _ count: Int, _ out: ByteBuffer) -> Bool {
+        guard Unescape.needed(p, count, userAgentEscapes) else {
+            return string(p, count, limits.userAgent, .replace, out)
+        }
+        scratch.removeAll()
+        Unescape.decodeUserAgent(p, count, userAgentEscapes, into: scratch)
+        return JSONString.append(scratch.base, scratch.count, maxCharacters: limits.userAgent, invalid: .replace, to: out)
     }
 
     /// Decodes the writer's escapes when there are any, then writes a JSON string body.

@@ -61,7 +61,11 @@ public final class PageviewBuilder {
         pv.ip = clientAddress(line, fields)
         if fields.has(.userAgent) { pv.userAgent = dashIsNone(line, fields.start(.userAgent), fields.end(.userAgent)) }
         if fields.has(.referer) { pv.referer = dashIsNone(line, fields.start(.referer), fields.end(.referer)) }
-        if fields.has(.host) { pv.host = dashIsNone(line, fields.start(.host), fields.end(.host)) }
+        // A host field wins over the host of an absolute request URI (splitURI set that one).
+        if fields.has(.host) {
+            let host = dashIsNone(line, fields.start(.host), fields.end(.host))
+            if host.isPresent { pv.host = host }
+        }
         return nil
     }
 
@@ -85,15 +89,19 @@ public final class PageviewBuilder {
         return nil
     }
 
-    /// `/path?query`, or an absolute-form `http://host/path?query` from a proxy request.
+    /// `/path?query`, or an absolute-form `http://host:80/path?query` as proxies and load
+    /// balancers log it: the path is what a browser's location.pathname would be, and the
+    /// authority's host (without port) is the hit's host.
     @inline(__always)
     private func splitURI(_ line: UnsafePointer<UInt8>, _ s0: Int, _ e: Int, _ pv: inout Pageview) {
         var s = s0
         if s < e && line[s] != UInt8(ascii: "/") {
-            // Absolute form: skip "scheme://authority".
             if let colon = find(line, s, e, UInt8(ascii: ":")), colon + 2 < e,
                line[colon + 1] == UInt8(ascii: "/"), line[colon + 2] == UInt8(ascii: "/") {
-                s = find(line, colon + 3, e, UInt8(ascii: "/")) ?? e
+                let authority = colon + 3
+                s = find(line, authority, e, UInt8(ascii: "/")) ?? e
+                pv.host = hostOfAuthority(line, authority, s)
+                // No "/" after the authority: there is no path to count.
                 if s == e { return }
             }
         }
@@ -105,12 +113,24 @@ public final class PageviewBuilder {
         }
     }
 
+    /// `host`, `host:port`, `[v6]:port` → the host (IPv6 keeps its brackets, as nginx's $host).
+    @inline(__always)
+    private func hostOfAuthority(_ line: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Span {
+        guard s < e else { return .none }
+        if line[s] == UInt8(ascii: "[") {
+            guard let close = find(line, s, e, UInt8(ascii: "]")) else { return .none }
+            return Span(start: s, end: close + 1)
+        }
+        return Span(start: s, end: find(line, s, e, UInt8(ascii: ":")) ?? e)
+    }
+
     @inline(__always)
     private func readTime(_ line: UnsafePointer<UInt8>, _ fields: ParsedFields, _ pv: inout Pageview) -> LineProblem? {
         let field: LogField
         if fields.has(.timeLocal) { field = .timeLocal }
         else if fields.has(.timeISO8601) { field = .timeISO8601 }
         else if fields.has(.msec) { field = .msec }
+        else if fields.has(.epochMillis) { field = .epochMillis }
         else if fields.has(.date) && fields.has(.time) {
             let ds = fields.start(.date), ts = fields.start(.time)
             guard let local = Timestamp.parseDateAndTime(line + ds, fields.end(.date) - ds, line + ts, fields.end(.time) - ts)
@@ -132,6 +152,9 @@ public final class PageviewBuilder {
         case .timeISO8601:
             guard let t = Timestamp.parseISO8601(line + s, count) else { return .badTime }
             seconds = t.hasOffset ? t.seconds : timeZone.toUTC(t.seconds)
+        case .epochMillis:
+            guard let t = Timestamp.parseEpochMillis(line + s, count) else { return .badTime }
+            seconds = t
         default:
             guard let t = Timestamp.parseEpoch(line + s, count) else { return .badTime }
             seconds = t

@@ -133,10 +133,19 @@ public enum Timestamp {
         return Int(value)
     }
 
-    /// A `date` (`2000-10-10`) and a `time` (`13:55:36`) field, as W3C logs write them.
+    /// `1507167062421`: milliseconds since the epoch; the milliseconds are dropped.
+    public static func parseEpochMillis(_ p: UnsafePointer<UInt8>, _ count: Int) -> Int? {
+        guard count >= 4, count <= 15, let ms = digits(p, count) else { return nil }
+        return ms / 1000
+    }
+
+    /// A `date` (`2000-10-10`, or `2000/10/10` as Caddy's console log writes it) and a `time`
+    /// (`13:55:36`, a fraction is dropped) field, as W3C logs write them.
     public static func parseDateAndTime(_ d: UnsafePointer<UInt8>, _ dn: Int, _ t: UnsafePointer<UInt8>, _ tn: Int) -> Int? {
-        guard dn == 10, tn >= 8, let year = digits(d, 4), d[4] == UInt8(ascii: "-"), let month = digits(d + 5, 2),
-              d[7] == UInt8(ascii: "-"), let day = digits(d + 8, 2), let hour = digits(t, 2), t[2] == UInt8(ascii: ":"),
+        let separator = dn == 10 ? d[4] : 0
+        guard dn == 10, tn >= 8, separator == UInt8(ascii: "-") || separator == UInt8(ascii: "/"),
+              let year = digits(d, 4), let month = digits(d + 5, 2),
+              d[7] == separator, let day = digits(d + 8, 2), let hour = digits(t, 2), t[2] == UInt8(ascii: ":"),
               let minute = digits(t + 3, 2), t[5] == UInt8(ascii: ":"), let second = digits(t + 6, 2),
               valid(year, month, day, hour, minute, second) else { return nil }
         return daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second

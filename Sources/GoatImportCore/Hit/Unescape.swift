@@ -7,7 +7,11 @@ public enum Unescape {
     /// Whether a field needs decoding at all: most fields have no backslash.
     @inline(__always)
     public static func needed(_ p: UnsafePointer<UInt8>, _ count: Int, _ style: EscapeStyle) -> Bool {
-        style != .none && count > 0 && memchr(p, 0x5C, count) != nil
+        switch style {
+        case .none: return false
+        case .hash: return count > 0 && memchr(p, 0x23, count) != nil
+        case .backslash, .json: return count > 0 && memchr(p, 0x5C, count) != nil
+        }
     }
 
     @inline(__always)
@@ -23,6 +27,7 @@ public enum Unescape {
     /// Appends the decoded bytes of `p[0..<count]` to `out`.
     public static func decode(_ p: UnsafePointer<UInt8>, _ count: Int, _ style: EscapeStyle, into out: ByteBuffer) {
         out.reserve(count)
+        if style == .hash { return decodeHex(p, count, marker: 0x23, into: out) }
         var i = 0
         while i < count {
             let c = p[i]
@@ -47,6 +52,57 @@ public enum Unescape {
             default:
                 // Not an escape this writer produces: keep it as written.
                 out.append(c); i += 1
+            }
+        }
+    }
+
+    /// `<marker>XX` as one byte; a marker not followed by two hex digits stays as written.
+    static func decodeHex(_ p: UnsafePointer<UInt8>, _ count: Int, marker: UInt8, into out: ByteBuffer) {
+        var i = 0
+        while i < count {
+            if p[i] == marker, i + 2 < count, hex(p[i + 1]) >= 0, hex(p[i + 2]) >= 0 {
+                out.append(UInt8(hex(p[i + 1]) << 4 | hex(p[i + 2])))
+                i += 3
+            } else {
+                out.append(p[i])
+                i += 1
+            }
+        }
+    }
+
+    /// Whether a user agent needs `decodeUserAgent` at all.
+    @inline(__always)
+    public static func needed(_ p: UnsafePointer<UInt8>, _ count: Int, _ style: UserAgentEscapes) -> Bool {
+        switch style {
+        case .none: return false
+        case .plus: return count > 0 && memchr(p, 0x2B, count) != nil
+        case .percent: return count > 0 && memchr(p, 0x25, count) != nil
+        }
+    }
+
+    /// Undoes the encoding that kept spaces out of a user agent column. CloudFront once encoded
+    /// its own `%` again (`%2520`); a `%25` before two hex digits is therefore decoded twice,
+    /// which no real user agent is hurt by.
+    public static func decodeUserAgent(_ p: UnsafePointer<UInt8>, _ count: Int, _ style: UserAgentEscapes, into out: ByteBuffer) {
+        out.reserve(count)
+        switch style {
+        case .none:
+            out.append(p, count: count)
+        case .plus:
+            for i in 0..<count { out.append(p[i] == 0x2B ? 0x20 : p[i]) }
+        case .percent:
+            var i = 0
+            while i < count {
+                if p[i] == 0x25, i + 4 < count, p[i + 1] == 0x32, p[i + 2] == 0x35, hex(p[i + 3]) >= 0, hex(p[i + 4]) >= 0 {
+                    out.append(UInt8(hex(p[i + 3]) << 4 | hex(p[i + 4])))
+                    i += 5
+                } else if p[i] == 0x25, i + 2 < count, hex(p[i + 1]) >= 0, hex(p[i + 2]) >= 0 {
+                    out.append(UInt8(hex(p[i + 1]) << 4 | hex(p[i + 2])))
+                    i += 3
+                } else {
+                    out.append(p[i])
+                    i += 1
+                }
             }
         }
     }

@@ -28,6 +28,8 @@ public final class Importer {
         /// Follow mode's source of `siteStarts` for a file met while following, given where its
         /// first line read ends (to tell a resumed file from one read again from the start).
         public var siteStartsForFile: ((FileFingerprint, Int64) -> [Int64]?)?
+        /// Bytes already read from standard input (to detect the format): read again first.
+        public var stdinHead: [UInt8] = []
         public init(format: LogFormat) { self.format = format }
     }
 
@@ -37,7 +39,7 @@ public final class Importer {
     private let builder: PageviewBuilder
     private let filter: LineFilter
     private let encoder: HitEncoder
-    private let hasUserAgentField: Bool
+    private let directives: Bool
     /// Set with `Options.siteMap`: which site each host goes to, and the counts of the others.
     public let router: SiteRouter?
     private var siteStarts: [Int: [Int64]]
@@ -48,8 +50,8 @@ public final class Importer {
         parser = try options.format.makeParser()
         builder = PageviewBuilder(timeZone: options.timeZone)
         filter = try LineFilter(options.filter)
-        encoder = HitEncoder(escapes: parser.escapes)
-        hasUserAgentField = try options.format.fields().contains(.userAgent)
+        encoder = HitEncoder(escapes: parser.escapes, userAgentEscapes: options.format.userAgentEscapes)
+        directives = options.format.directives
         router = options.siteMap.map(SiteRouter.init)
         siteStarts = options.siteStarts
         siteHits = [Int](repeating: 0, count: options.siteMap?.sites.count ?? 0)
@@ -73,9 +75,15 @@ public final class Importer {
         for (index, path) in inputs.enumerated() {
             summary.files += 1
             do {
-                let source = try InputOpener.open(path: path)
+                let source = try InputOpener.open(path: path, stdinHead: options.stdinHead)
                 let start = options.startPositions[index] ?? (0, 0)
-                if start.offset > 0 { try Self.skip(source, bytes: start.offset) }
+                if start.offset > 0 {
+                    if directives {
+                        try readDirectives(source, bytes: start.offset)
+                    } else {
+                        try Self.skip(source, bytes: start.offset)
+                    }
+                }
                 // Reading (the kernel's copy from the page cache, ~20% of a plain run) and
                 // decompression run a few chunks ahead on a thread of their own. Not for stdin:
                 // a stopped run must not wait on a read that may never return.
@@ -122,6 +130,11 @@ public final class Importer {
         summary.lines += 1
         var position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
         guard parser.parse(line.base, line.count, into: fields) else {
+            if directives && line.count > 0 && line.base[0] == UInt8(ascii: "#") {
+                summary[.directive] += 1
+                try sink.didSkipLine(at: position, reason: .directive)
+                return
+            }
             summary[.malformed] += 1
             options.onMalformed?(name, line.number, "does not match the format", Self.text(line))
             try sink.didSkipLine(at: position, reason: .malformed)
@@ -133,7 +146,7 @@ public final class Importer {
             try sink.didSkipLine(at: position, reason: .malformed)
             return
         }
-        if let reason = filter.check(line.base, pv, hasUserAgentField: hasUserAgentField) {
+        if let reason = filter.check(line.base, pv, hasUserAgentField: parser.hasUserAgentField) {
             summary[reason] += 1
             try sink.didSkipLine(at: position, reason: reason)
             return
@@ -228,6 +241,17 @@ public final class Importer {
 
     /// Told when following reaches a new file (a rotation): its input index and path.
     public var onNewInput: ((Int, String) -> Void)?
+
+    /// Moves a fresh source past `bytes` bytes like `skip`, but shows the parser the directive
+    /// lines among them: a W3C log resumed at a checkpoint still needs the `#Fields:` above it.
+    private func readDirectives(_ source: ByteSource, bytes: Int64) throws {
+        let reader = LineReader(source: LimitedSource(inner: source, limit: bytes), readSize: 1 << 16,
+                                maxLineLength: options.maxLineLength)
+        while let line = try reader.next() {
+            if line.count > 0 && line.base[0] == UInt8(ascii: "#") { _ = parser.parse(line.base, line.count, into: fields) }
+        }
+        if reader.offset < bytes { throw SkipError(file: source.name, offset: bytes) }
+    }
 
     /// Moves a fresh source past `bytes` bytes: a seek for plain files, read-and-drop otherwise.
     static func skip(_ source: ByteSource, bytes: Int64) throws {

@@ -88,7 +88,7 @@ public final class LaneImporter {
             summary.files += 1
             merger.startInput()
             do {
-                let source = try InputOpener.open(path: path)
+                let source = try InputOpener.open(path: path, stdinHead: options.stdinHead)
                 var cutter = Cutter(source: source, maxLineLength: options.maxLineLength)
                 var more = true
                 while more {

@@ -92,11 +92,38 @@ public final class PrefixedSource: ByteSource {
     }
 }
 
+/// The first `limit` bytes of a source, leaving the rest unread in it.
+final class LimitedSource: ByteSource {
+    private let inner: ByteSource
+    private var remaining: Int64
+
+    init(inner: ByteSource, limit: Int64) {
+        self.inner = inner
+        remaining = limit
+    }
+
+    var name: String { inner.name }
+
+    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
+        guard remaining > 0 else { return 0 }
+        let n = try inner.read(into: buffer, capacity: Int(min(Int64(capacity), remaining)))
+        remaining -= Int64(n)
+        return n
+    }
+}
+
 public enum InputOpener {
     /// Opens a path (or `-`) and decompresses it when its first bytes are a gzip header,
     /// whatever its name says: rotated logs are not always named `.gz`, and some are.
-    public static func open(path: String) throws -> ByteSource {
+    /// `stdinHead` is what was already read from standard input (by format detection).
+    public static func open(path: String, stdinHead: [UInt8] = []) throws -> ByteSource {
         let file = try FileSource(path: path)
+        if path == "-" && !stdinHead.isEmpty { return try open(source: PrefixedSource(prefix: stdinHead, inner: file)) }
+        return try open(source: file)
+    }
+
+    /// The same for a source that is already open.
+    public static func open(source file: ByteSource) throws -> ByteSource {
         var head = [UInt8](repeating: 0, count: 2)
         var got = 0
         while got < 2 {
