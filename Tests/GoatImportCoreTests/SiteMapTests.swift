@@ -67,6 +67,34 @@ import Testing
         #expect(unmapped.map(\.lines) == [2, 1, 1])
     }
 
+    @Test("the routing sink moves every site past the lines of the others, and a quiet flush ships nothing")
+    func routingSinkProgress() throws {
+        let queues = [BatchQueue(capacity: 100), BatchQueue(capacity: 100)]
+        let sink = SiteRoutingSink(sinks: queues.map { BatchingSink(queue: $0, batchSize: 2) })
+        func hit(_ line: Int, site: Int) throws {
+            let p = LinePosition(input: 0, line: line, endOffset: Int64(line * 10), site: site)
+            try sink.bufferForNextHit(at: p).append("{}")
+            try sink.didEncodeHit(at: p)
+        }
+        try hit(1, site: 0)
+        try sink.didSkipLine(at: LinePosition(input: 0, line: 2, endOffset: 20), reason: .bot)
+        try hit(3, site: 1)
+        try hit(4, site: 0)          // site 0's batch is full: shipped, its progress at line 4
+        try hit(5, site: 1)          // site 1's too, at line 5
+        try hit(6, site: 0)
+        try sink.flush()             // site 0: its hit of line 6; site 1: only that line 6 went by
+        try sink.flush()             // quiet: nothing more
+        try sink.finish()
+        func batches(_ q: BatchQueue) -> [(hits: Int, last: Int)] {
+            var out: [(Int, Int)] = []
+            while let b = q.take() { out.append((b.hitCount, b.lastPosition?.line ?? 0)) }
+            return out
+        }
+        let zero = batches(queues[0]), one = batches(queues[1])
+        #expect(zero.map(\.hits) == [2, 1] && zero.map(\.last) == [4, 6])
+        #expect(one.map(\.hits) == [2, 0] && one.map(\.last) == [5, 6], "site 1 learns that line 6 was not its")
+    }
+
     static let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"
 
     /// combined-vhost lines: host i % hosts.count, path /p{i}.

@@ -16,17 +16,29 @@ public final class SiteRoutingSink: FollowingSink {
     private var lastSeen: LinePosition?
     private var lastCheckpoint: Checkpoint?
     private var lastHitSite = -1
+    /// Lines seen, and per site the count it has been told about: a quiet log must not ship
+    /// an empty batch per site at every flush.
+    private var seen = 0
+    private var told: [Int]
     private let discard = ByteBuffer(capacity: 4096)
 
     public init(sinks: [BatchingSink]) {
         self.sinks = sinks
         stopped = [Bool](repeating: false, count: sinks.count)
+        told = [Int](repeating: 0, count: sinks.count)
+    }
+
+    /// Hands `site` the progress of the lines it has not been told about.
+    private func catchUp(_ site: Int) throws {
+        guard let lastSeen, told[site] < seen else { return }
+        try sinks[site].advance(to: lastSeen, checkpoint: lastCheckpoint)
+        told[site] = seen
     }
 
     public func bufferForNextHit(at position: LinePosition) throws -> ByteBuffer {
         let site = position.site
         if !stopped[site], let buffer = try guarded(site, {
-            if let seen = lastSeen { try sinks[site].advance(to: seen, checkpoint: lastCheckpoint) }
+            try catchUp(site)
             return try sinks[site].bufferForNextHit(at: position)
         }) {
             return buffer
@@ -38,12 +50,15 @@ public final class SiteRoutingSink: FollowingSink {
     public func didEncodeHit(at position: LinePosition) throws {
         lastSeen = position
         lastHitSite = position.site
+        seen += 1
+        told[position.site] = seen
         if !stopped[position.site] { try guarded(position.site) { try sinks[position.site].didEncodeHit(at: position) } }
     }
 
     public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {
         lastSeen = position
         lastHitSite = -1
+        seen += 1
     }
 
     public func note(checkpoint: Checkpoint) {
@@ -54,7 +69,7 @@ public final class SiteRoutingSink: FollowingSink {
     public func didFinishInput(_ input: Int) throws {
         for site in sinks.indices where !stopped[site] {
             try guarded(site) {
-                if let seen = lastSeen, seen.input == input { try sinks[site].advance(to: seen, checkpoint: lastCheckpoint) }
+                if lastSeen?.input == input { try catchUp(site) }
                 try sinks[site].didFinishInput(input)
             }
         }
@@ -66,7 +81,7 @@ public final class SiteRoutingSink: FollowingSink {
     public func flush() throws {
         for site in sinks.indices where !stopped[site] {
             try guarded(site) {
-                if let seen = lastSeen { try sinks[site].advance(to: seen, checkpoint: lastCheckpoint) }
+                try catchUp(site)
                 try sinks[site].flush()
             }
         }
