@@ -217,6 +217,35 @@ struct SiteMapRunTests {
         #expect(got[2] == expected(0..<300, host: 1), "everything once for the site that had failed")
     }
 
+    @Test("kill -9 at several points with two sites, rerun until done: nothing lost, at most one batch per site twice per kill")
+    func killNine() throws {
+        let server = try Self.server()
+        try append(SiteMapTests.vhostLines(0..<600, hosts: Self.hosts))
+        var kills = 0
+        let args = siteMap(server) + ["--format", "combined-vhost", "--state", state, "--batch-size", "20", log]
+        for killAfter in [3, 7, 12] {
+            try server.faults([["kind": "slow", "seconds": 0.05, "times": 1000]])
+            let before = try server.countRequests()
+            let (process, _) = try startGoatimport(args, environment: testEnvironment())
+            let deadline = Date().addingTimeInterval(20)
+            while try server.countRequests() < before + killAfter && Date() < deadline && process.isRunning { usleep(5_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL); kills += 1 }
+            process.waitUntilExit()
+        }
+        _ = try server.control("DELETE", "/_test/faults")
+        let last = try run(bin, args, environment: testEnvironment())
+        #expect(last.status == 0, "\(last.stderr)")
+        let got = try paths(server)
+        var duplicates = 0
+        for site in [1, 2] {
+            let paths = got[site] ?? []
+            #expect(Set(paths) == Set(expected(0..<600, host: site - 1)), "nothing lost for site \(site)")
+            #expect(paths.count - Set(paths).count <= kills * 20, "at most one batch of 20 per kill for site \(site)")
+            duplicates += paths.count - Set(paths).count
+        }
+        print("kill -9 with two sites: \(kills) kills, \(duplicates) duplicated hits, 0 lost")
+    }
+
     @Test("a dry run with a site map shows the hits per site")
     func dryRun() throws {
         try append(SiteMapTests.vhostLines(0..<9, hosts: Self.hosts))
