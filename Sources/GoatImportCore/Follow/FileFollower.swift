@@ -94,8 +94,8 @@ public final class FileFollower {
     }
 
     /// - Parameters:
-    ///   - store: checkpoints to resume from (only read; the caller updates it with the
-    ///     checkpoints of acknowledged lines).
+    ///   - store: checkpoints to resume from (the caller updates it with the checkpoints of
+    ///     acknowledged lines; the follower records only where a first run `from: .end` starts).
     ///   - backlog: rotated files to read first, oldest first (see `CatchUp.plan`).
     public init(path: String, store: CheckpointStore?, options: Options = Options(), backlog: [CatchUpItem] = []) {
         self.path = path
@@ -299,6 +299,12 @@ public final class FileFollower {
             }
         } else if !openedLive && options.from == .end && !(store?.hasEntry(forPath: path) ?? false) && !file.isGzip {
             start = try file.offsetAfterLastNewline()
+            // Recorded (saved with the first acknowledgement), so that every site of a site map
+            // starts here too, not only the first one to acknowledge a line.
+            if let identity, start > 0 {
+                store?.update(Checkpoint(fingerprint: identity, offset: start, tail: try file.tailHash(before: start) ?? "",
+                                         line: 0, path: path))
+            }
         }
         openedLive = true
         let r = Reading(file: file, identity: identity, start: start, baseLine: line, live: true, follower: self)

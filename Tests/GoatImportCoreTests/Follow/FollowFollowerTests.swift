@@ -55,6 +55,24 @@ struct FollowFollowerTests {
         #expect(try Self.texts(f) == ["unacknowledged"])
     }
 
+    @Test("from: .end records where it starts, so every site of a site map starts there")
+    func fromEndStartIsEverySitesBase() throws {
+        let dir = FollowTempDir()
+        let clock = FollowClock()
+        dir.write("access.log", "history1\nhistory2\n")
+        let store = try CheckpointStore(path: dir.file("state.json"), durable: false)
+        let f = FileFollower(path: dir.file("access.log"), store: store, options: Self.options(clock, from: .end))
+        dir.append("access.log", "new\n")
+        var first: Checkpoint?
+        try pumpAll(f) { first = first ?? $0.checkpoint }
+        // Only site a acknowledged (a crash before site b's first acknowledgement).
+        store.update(first!, site: "a", of: ["a", "b"])
+        let entry = store.checkpoint(for: first!.fingerprint)!
+        #expect(entry.sites["b"]?.offset == Int64("history1\nhistory2\n".utf8.count), "b starts at the end of the history")
+        #expect(entry.offset == entry.sites["b"]?.offset)
+        #expect(entry.sites["a"]?.offset == first!.offset)
+    }
+
     @Test func tailMismatchRestartsAtZero() throws {
         let dir = FollowTempDir()
         let clock = FollowClock()
