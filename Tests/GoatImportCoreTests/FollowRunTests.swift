@@ -105,4 +105,25 @@ struct FollowRunTests {
         #expect(got.sorted() == (0..<10).map { "/n\($0)" }.sorted())
         #expect(process.terminationStatus == 0)
     }
+
+    @Test("--follow on a W3C log resumed at its checkpoint reads its columns from the #Fields: line above")
+    func followW3CResume() throws {
+        let server = try CheckpointRunTests.noLimits()
+        // Columns in an order of their own: read with IIS's default order, no line would fit.
+        func lines(_ range: Range<Int>) -> String {
+            range.map { "203.0.113.\($0 % 200 + 1) GET /w\($0) 200 2026-11-27 10:00:\(String(format: "%02d", $0 % 60)) Mozilla/5.0+(X11;+Linux+x86_64)+Firefox/132.0\r\n" }.joined()
+        }
+        try helper.append("#Version: 1.0\r\n#Fields: c-ip cs-method cs-uri-stem sc-status date time cs(User-Agent)\r\n" + lines(0..<5), to: log)
+        let args = ["--site", server.url, "--state", state, "--format", "w3c", "--follow", log]
+        var (process, _) = try startGoatimport(args, environment: env)
+        #expect(try waitForHits(server, 5) == (0..<5).map { "/w\($0)" })
+        process.terminate()
+        process.waitUntilExit()
+        try helper.append(lines(5..<8), to: log)
+        (process, _) = try startGoatimport(args, environment: env)
+        let got = try waitForHits(server, 8)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(got == (0..<8).map { "/w\($0)" }, "the lines after the checkpoint are read with the log's own columns")
+    }
 }

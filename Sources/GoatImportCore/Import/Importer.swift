@@ -203,6 +203,13 @@ public final class Importer {
                 names.append(followed.path)
                 summary.files += 1
                 if let starts = options.siteStartsForFile?(followed.identity, followed.endOffset) { siteStarts[input] = starts }
+                // A W3C log resumed at its checkpoint: its columns are in the `#Fields:` above.
+                let before = followed.endOffset - Int64(followed.line.count) - 1
+                if directives && before > 0 {
+                    do { try readDirectives(try InputOpener.open(path: followed.path), bytes: before) } catch {
+                        options.onInputError?("\(followed.path): cannot read its #Fields: lines before the checkpoint (\(error))")
+                    }
+                }
                 onNewInput?(input, followed.path)
             }
             let line = Line(base: followed.line.base, count: followed.line.count, number: followed.lineNumber,
