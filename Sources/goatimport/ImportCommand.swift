@@ -123,8 +123,7 @@ struct Import: ParsableCommand {
             let lanes = options.format.readsInOrder ? 1 : threads ?? ProcessInfo.processInfo.activeProcessorCount
             let summary: ImportSummary
             if lanes > 1 {
-                _ = try makeImporter(options)   // a format or site-map error, said once
-                summary = try LaneImporter(options: options, lanes: lanes).run(inputs: inputs)
+                summary = try formatErrorsClean { try LaneImporter(options: options, lanes: lanes).run(inputs: inputs) }
             } else {
                 summary = try makeImporter(options).run(inputs: inputs, into: NDJSONSink())
             }
@@ -260,7 +259,12 @@ struct Import: ParsableCommand {
     }
 
     private func makeImporter(_ options: Importer.Options) throws -> Importer {
-        do { return try Importer(options: options) } catch let error as FormatError { throw CleanExit.message("\(error)") }
+        try formatErrorsClean { try Importer(options: options) }
+    }
+
+    /// A format the importer cannot use (no host field for a site map…) is one line on stderr.
+    private func formatErrorsClean<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as FormatError { throw CleanExit.message("\(error)") }
     }
 
     /// Without a user agent in the log the server cannot group visits; tell it so instead of

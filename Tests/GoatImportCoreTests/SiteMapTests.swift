@@ -154,13 +154,7 @@ struct SiteMapRunTests {
 
     func expected(_ range: Range<Int>, host: Int) -> [String] { range.filter { $0 % 3 == host }.map { "/p\($0)" } }
 
-    func append(_ text: String) throws {
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(text.utf8))
-        try handle.close()
-    }
+    func append(_ text: String) throws { try CheckpointRunTests().append(text, to: log) }
 
     @Test("one pass sends each host's pageviews to its own site; unmapped hosts are counted; a rerun sends nothing")
     func routes() throws {

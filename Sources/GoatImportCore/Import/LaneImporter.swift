@@ -116,7 +116,6 @@ public final class LaneImporter {
             try drain(until: sequence, merger: &merger, summary: &summary)
         }
         for lane in workers { summary.add(lane.finalSummary()) }
-        try merger.flush()
         summary.elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return summary
     }
@@ -319,8 +318,8 @@ public final class LaneImporter {
             let end = block.count
             while start < end {
                 let p = block.data + start
-                var length: Int
-                var next: Int
+                let length: Int
+                let next: Int
                 if let nl = memchr(p, 0x0A, end - start) {
                     length = UnsafeMutablePointer(mutating: nl.assumingMemoryBound(to: UInt8.self)) - p
                     next = start + length + 1
@@ -335,8 +334,8 @@ public final class LaneImporter {
                     block.summary[.tooLong] += 1
                     block.summary.lines += 1
                 } else {
-                    if length > 0 && p[length - 1] == 0x0D { length -= 1 }
-                    let line = Line(base: UnsafePointer(p), count: length, number: number, endOffset: Int64(next))
+                    let line = Line(base: UnsafePointer(p), count: LineReader.withoutCR(p, length), number: number,
+                                    endOffset: Int64(next))
                     try importer.process(line, input: block.input, name: block.name, into: self,
                                          summary: &block.summary, pageview: &pv)
                 }
@@ -400,7 +399,5 @@ public final class LaneImporter {
             summary.add(block.summary)
             next += 1
         }
-
-        func flush() throws {}
     }
 }

@@ -36,14 +36,18 @@ public struct SiteMap: Sendable, Equatable {
         guard parts.count == 2 else {
             throw ParseError(description: "\(origin): expected HOST=URL (e.g. www.example.com=https://example.goatcounter.com), got \"\(spec)\"")
         }
-        let host = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+        var host = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
         var url = parts[1].trimmingCharacters(in: .whitespaces)
-        guard !host.isEmpty, !host.contains("/"), !host.contains(":") || host.hasPrefix("[") else {
+        // An IPv6 literal is matched without its brackets, as the router sees it.
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains("/"), !host.contains(":") || IPAddress(host) != nil else {
             throw ParseError(description: "\(origin): \"\(host)\" is not a host name or glob (no scheme, port or path)")
         }
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "https" || scheme == "http",
-              let siteHost = parsed.host, !siteHost.isEmpty else {
+        guard (try? GoatCounterClient.parseSite(url)) != nil else {
             throw ParseError(description: "\(origin): \"\(url)\" is not a GoatCounter site URL such as https://stats.example.com")
+        }
+        if Self.isGlob(host) && (try? PCRE2Regex(Rule.globToRegex(host))) == nil {
+            throw ParseError(description: "\(origin): \"\(host)\" is not a valid glob")
         }
         while url.hasSuffix("/") { url.removeLast() }
         if entries.contains(where: { $0.pattern == host }) {
@@ -67,32 +71,17 @@ public struct SiteMap: Sendable, Equatable {
         }
     }
 
-    /// The site for a normalised (lower-case, no port, no trailing dot) host name, or nil.
+    /// The site for a normalised host name (lower-case; no port, brackets or trailing dot), or
+    /// nil. Called once per distinct host (the router remembers), so globs are compiled here.
     public func site(forHost host: String) -> Int? {
         if let exact = entries.first(where: { $0.pattern == host }) { return exact.site }
-        for entry in entries where entry.pattern.contains("*") || entry.pattern.contains("?") {
-            if Self.glob(entry.pattern, matches: host) { return entry.site }
+        for entry in entries where Self.isGlob(entry.pattern) {
+            // The same globs as `--exclude host:glob:…`: `*` is any run of characters, dots
+            // included, so `*.example.com` takes `a.b.example.com`.
+            if let regex = try? PCRE2Regex(Rule.globToRegex(entry.pattern)), regex.matches(host) { return entry.site }
         }
         return nil
     }
 
-    /// `*` is any run of characters (dots included, so `*.example.com` takes `a.b.example.com`);
-    /// `?` is one character.
-    static func glob(_ pattern: String, matches text: String) -> Bool {
-        let p = Array(pattern.utf8), t = Array(text.utf8)
-        var pi = 0, ti = 0, star = -1, mark = 0
-        while ti < t.count {
-            if pi < p.count && (p[pi] == UInt8(ascii: "?") || p[pi] == t[ti]) {
-                pi += 1; ti += 1
-            } else if pi < p.count && p[pi] == UInt8(ascii: "*") {
-                star = pi; mark = ti; pi += 1
-            } else if star >= 0 {
-                pi = star + 1; mark += 1; ti = mark
-            } else {
-                return false
-            }
-        }
-        while pi < p.count && p[pi] == UInt8(ascii: "*") { pi += 1 }
-        return pi == p.count
-    }
+    static func isGlob(_ pattern: String) -> Bool { pattern.contains { $0 == "*" || $0 == "?" || $0 == "[" } }
 }

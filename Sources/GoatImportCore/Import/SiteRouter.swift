@@ -50,25 +50,17 @@ public final class SiteRouter {
         return result.sorted { $0.lines != $1.lines ? $0.lines > $1.lines : $0.host < $1.host }
     }
 
-    /// Lower-case, without a `:port` and a trailing dot, into `scratch` (hosts are ASCII or
-    /// punycode; longer than 253 bytes is not a host name and is cut, to keep the key bounded).
+    /// Lower-case, without a `:port`, IPv6 brackets (`IPAddress.hostSpan`, as for client
+    /// addresses) and a trailing dot, into `scratch` (hosts are ASCII or punycode; longer than
+    /// 253 bytes is not a host name and is cut, to keep the key bounded).
     @inline(__always)
     private func normalise(_ p: UnsafePointer<UInt8>, _ count: Int) -> Int {
-        var end = count
-        if p[0] == UInt8(ascii: "[") {
-            // [v6]:port → [v6]
-            var i = 0
-            while i < end && p[i] != UInt8(ascii: "]") { i += 1 }
-            if i < end { end = i + 1 }
-        } else {
-            var i = end - 1
-            while i > 0 && p[i] >= UInt8(ascii: "0") && p[i] <= UInt8(ascii: "9") { i -= 1 }
-            if i > 0 && i < end - 1 && p[i] == UInt8(ascii: ":") { end = i }
-        }
-        if end > 1 && p[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        guard let span = IPAddress.hostSpan(p, count) else { return 0 }
+        var end = span.count
+        if end > 1 && p[span.start + end - 1] == UInt8(ascii: ".") { end -= 1 }
         end = min(end, scratch.count)
         for i in 0..<end {
-            let c = p[i]
+            let c = p[span.start + i]
             scratch[i] = c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c + 32 : c
         }
         return end

@@ -72,10 +72,9 @@ public final class LineReader {
                         skippingLongLine = false
                         continue
                     }
-                    var length = nlIndex - lineStart
+                    let length = nlIndex - lineStart
                     if length > maxLineLength { tooLongLines += 1; continue }
-                    if length > 0 && buffer[lineStart + length - 1] == 0x0D { length -= 1 }
-                    return Line(base: UnsafePointer(buffer + lineStart), count: length,
+                    return Line(base: UnsafePointer(buffer + lineStart), count: Self.withoutCR(buffer + lineStart, length),
                                 number: lineNumber, endOffset: offset)
                 }
             }
@@ -106,11 +105,15 @@ public final class LineReader {
             offset = bufferOffset + Int64(end)
             if skippingLongLine { skippingLongLine = false; lineNumber += 1; return nil }
             lineNumber += 1
-            var trimmed = length
-            if trimmed > 0 && buffer[lineStart + trimmed - 1] == 0x0D { trimmed -= 1 }
-            return Line(base: UnsafePointer(buffer + lineStart), count: trimmed,
+            return Line(base: UnsafePointer(buffer + lineStart), count: Self.withoutCR(buffer + lineStart, length),
                         number: lineNumber, endOffset: offset)
         }
+    }
+
+    /// The length of a line without the `\r` of a CRLF ending.
+    @inline(__always)
+    static func withoutCR(_ p: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        length > 0 && p[length - 1] == 0x0D ? length - 1 : length
     }
 
     private func compact() {
