@@ -22,8 +22,12 @@ public final class BatchingSink: FollowingSink {
         return batch
     }
 
+    /// The checkpoint after the line being processed: it goes with the batch that takes the
+    /// line (hit or skip), before that batch can ship because it is full.
+    private var pendingCheckpoint: Checkpoint?
+
     public func note(checkpoint: Checkpoint) {
-        current?.checkpoint = checkpoint
+        pendingCheckpoint = checkpoint
     }
 
     /// Moves the open batch's progress to a line that went elsewhere (another site's, or
@@ -44,11 +48,14 @@ public final class BatchingSink: FollowingSink {
     public func didEncodeHit(at position: LinePosition) throws {
         let batch = try batch(for: position.input)
         batch.didAppendHit(position)
+        if let pendingCheckpoint { batch.checkpoint = pendingCheckpoint }
         if batch.hitCount >= batchSize { try ship(final: false) }
     }
 
     public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {
-        try batch(for: position.input).didSkip(position)
+        let batch = try batch(for: position.input)
+        batch.didSkip(position)
+        if let pendingCheckpoint { batch.checkpoint = pendingCheckpoint }
     }
 
     public func didFinishInput(_ input: Int) throws {

@@ -15,7 +15,8 @@ public final class SiteRoutingSink: FollowingSink {
     public private(set) var stopped: [Bool]
     private var lastSeen: LinePosition?
     private var lastCheckpoint: Checkpoint?
-    private var lastHitSite = -1
+    /// The checkpoint after the line being processed (noted before the line is).
+    private var pendingCheckpoint: Checkpoint?
     /// Lines seen, and per site the count it has been told about: a quiet log must not ship
     /// an empty batch per site at every flush.
     private var seen = 0
@@ -49,21 +50,25 @@ public final class SiteRoutingSink: FollowingSink {
 
     public func didEncodeHit(at position: LinePosition) throws {
         lastSeen = position
-        lastHitSite = position.site
+        lastCheckpoint = pendingCheckpoint
         seen += 1
         told[position.site] = seen
-        if !stopped[position.site] { try guarded(position.site) { try sinks[position.site].didEncodeHit(at: position) } }
+        if !stopped[position.site] {
+            try guarded(position.site) {
+                if let pendingCheckpoint { sinks[position.site].note(checkpoint: pendingCheckpoint) }
+                try sinks[position.site].didEncodeHit(at: position)
+            }
+        }
     }
 
     public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {
         lastSeen = position
-        lastHitSite = -1
+        lastCheckpoint = pendingCheckpoint
         seen += 1
     }
 
     public func note(checkpoint: Checkpoint) {
-        lastCheckpoint = checkpoint
-        if lastHitSite >= 0 && !stopped[lastHitSite] { sinks[lastHitSite].note(checkpoint: checkpoint) }
+        pendingCheckpoint = checkpoint
     }
 
     public func didFinishInput(_ input: Int) throws {
@@ -75,7 +80,6 @@ public final class SiteRoutingSink: FollowingSink {
         }
         lastSeen = nil
         lastCheckpoint = nil
-        lastHitSite = -1
     }
 
     public func flush() throws {
