@@ -183,11 +183,11 @@ struct Import: ParsableCommand {
                                 noSessions: try noSessions(options), options: uploadOptions(retryFor: retryFor), stop: stop,
                                 onEvent: { lane, event in progress.handle(event, lane: lane, inputs: inputs) },
                                 onAcknowledged: { lane, batch in
-                                    guard let last = batch.lastPosition else { return }
+                                    guard !batch.covered.isEmpty else { return }
                                     // Visits first: saved visits may run ahead of the checkpoint (lines
                                     // read again continue the same visits), never behind it.
                                     saveSessions(sessions, stateDir)
-                                    try keeper?.acknowledged(last, site: lane)
+                                    try keeper?.acknowledged(batch.covered, site: lane)
                                 })
         let signals = SignalHandlers { signal in
             printError("\ngoatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
@@ -224,9 +224,6 @@ struct Import: ParsableCommand {
                 if isNew { printError("goatimport: following \(live) (new)") }
                 return FileFollower(path: live, store: store, options: followerOptions, backlog: backlog)
             }
-            // Where `--from end` starts (and the rotated files it skips) is saved now: a restart
-            // before the first acknowledgement resumes there instead of jumping to the end again.
-            try store.save()
         } catch let error as CheckpointError {
             throw CleanExit.message("\(error)")
         }
@@ -264,9 +261,11 @@ struct Import: ParsableCommand {
                 }
             },
             onAcknowledged: { lane, batch in
-                guard let checkpoint = batch.checkpoint else { return }
+                guard !batch.checkpoints.isEmpty else { return }
                 saveSessions(sessions, stateDir)   // visits first: never behind the checkpoint
-                if stateSites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: stateSites[lane], of: stateSites) }
+                for checkpoint in batch.checkpoints {
+                    if stateSites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: stateSites[lane], of: stateSites) }
+                }
                 try store.save()
             })
         let signals = SignalHandlers { signal in
@@ -276,6 +275,9 @@ struct Import: ParsableCommand {
             lanes.cancelAll()
         }
         defer { signals.cancel() }
+        // Where `--from end` starts (and the rotated files it skips) is saved now: a restart
+        // before the first acknowledgement resumes there instead of jumping to the end again.
+        do { try store.save() } catch let error as CheckpointError { throw CleanExit.message("\(error)") }
 
         let outcome = UploadPipeline.run(lanes: lanes.lanes, threadName: "goatimport-follow",
                                          uploaderDone: { stop.stop(); follower.stop() }) {

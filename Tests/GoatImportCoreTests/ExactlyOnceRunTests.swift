@@ -135,6 +135,24 @@ struct ExactlyOnceRunTests {
         #expect(got == (10..<13).map { "/n\($0)" })
     }
 
+    @Test("#5 batches span files: 300 one-line files are one request, and a rerun sends none of them again")
+    func batchesSpanFiles() throws {
+        let server = try CheckpointRunTests.noLimits()
+        let files = (0..<300).map { dir.appendingPathComponent("cf-\(String(format: "%03d", $0)).log").path }
+        for (i, file) in files.enumerated() { try helper.append(CheckpointRunTests.lines(i..<(i + 1)), to: file) }
+        let r = try helper.importRun(server, files, ["--batch-size", "500"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try server.countRequests() == 1, "one request, not one per file")
+        #expect(try paths(server) == (0..<300).map { "/n\($0)" })
+        #expect(try helper.importRun(server, files, ["--batch-size", "500"]).status == 0)
+        #expect(try paths(server).count == 300, "every file of the batch was checkpointed")
+        // A batch boundary inside a file: batches of 7 over files of one line each.
+        let more = (300..<320).map { dir.appendingPathComponent("cf-\($0).log").path }
+        for (i, file) in more.enumerated() { try helper.append(CheckpointRunTests.lines((300 + i)..<(301 + i)), to: file) }
+        #expect(try helper.importRun(server, files + more, ["--batch-size", "7"]).status == 0)
+        #expect(try paths(server) == (0..<320).map { "/n\($0)" })
+    }
+
     @Test("#7 a rotated file without a final newline ends at its last byte; the live log's half line waits")
     func finishedFileLastLine() throws {
         let server = try CheckpointRunTests.noLimits()

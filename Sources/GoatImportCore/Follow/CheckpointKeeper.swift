@@ -66,9 +66,14 @@ public final class CheckpointKeeper {
         return try files[index]?.tailHash(before: offset) == tail
     }
 
-    /// The server acknowledged `position` and everything before it in that input (with a site
-    /// map: everything of site `site`'s).
-    public func acknowledged(_ position: LinePosition, site: Int = 0) throws {
+    /// The server acknowledged a batch: in each input it covers, everything up to its position
+    /// there (with a site map: everything of site `site`'s). Saved once.
+    public func acknowledged(_ positions: [LinePosition], site: Int = 0) throws {
+        for position in positions { try record(position, site: site) }
+        try store.save()
+    }
+
+    private func record(_ position: LinePosition, site: Int) throws {
         guard let fingerprint = identities[position.input], let file = files[position.input] else { return }
         let path = inputs[position.input]
         // The tail is checked for plain files; a .gz is rotated and immutable, and hashing its
@@ -76,6 +81,5 @@ public final class CheckpointKeeper {
         let tail = file.isGzip ? "" : (try file.tailHash(before: position.endOffset) ?? "")
         let checkpoint = Checkpoint(fingerprint: fingerprint, offset: position.endOffset, tail: tail, line: position.line, path: path)
         if sites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: sites[site], of: sites) }
-        try store.save()
     }
 }

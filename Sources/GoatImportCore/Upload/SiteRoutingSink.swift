@@ -2,7 +2,7 @@
 /// uploader), and each site's progress moves past the lines that went elsewhere, so every
 /// site's checkpoint can advance on its own.
 ///
-/// Progress is handed to a site lazily (before its next hit, and to every site when an input
+/// Progress is handed to a site lazily (before its next hit, and to every site when the import
 /// ends or the log goes quiet) rather than per line, so a line costs one call whatever the
 /// number of sites.
 ///
@@ -71,15 +71,10 @@ public final class SiteRoutingSink: FollowingSink {
         pendingCheckpoint = checkpoint
     }
 
+
+    /// Every site's batch covers the input to its end (batches run on into the next input).
     public func didFinishInput(_ input: Int) throws {
-        for site in sinks.indices where !stopped[site] {
-            try guarded(site) {
-                if lastSeen?.input == input { try catchUp(site) }
-                try sinks[site].didFinishInput(input)
-            }
-        }
-        lastSeen = nil
-        lastCheckpoint = nil
+        for site in sinks.indices where !stopped[site] { _ = try guarded(site) { try catchUp(site) } }
     }
 
     public func flush() throws {
@@ -91,8 +86,14 @@ public final class SiteRoutingSink: FollowingSink {
         }
     }
 
+    /// Every site gets the progress of the last lines, then its last batch.
     public func finish() throws {
-        for sink in sinks { try sink.finish() }
+        for site in sinks.indices where !stopped[site] {
+            _ = try guarded(site) {
+                try catchUp(site)
+                try sinks[site].finish()
+            }
+        }
     }
 
     /// Runs one site's step; a cancelled queue stops that site only, until none is left.
