@@ -115,6 +115,9 @@ struct Import: ParsableCommand {
                     printError("goatimport: \(path): no complete request line yet: left for a later run")
                 }
                 inputs.removeAll { distinct.tooShort.contains($0) }
+                for path in inputs where StreamInputs.isStream(path) {
+                    printError("goatimport: \(path): a stream: read once, to its end, without a checkpoint (unchecked: a rerun cannot tell what was sent)")
+                }
             }
         }
         // (A glob to follow may match nothing yet.)
@@ -165,7 +168,7 @@ struct Import: ParsableCommand {
                 let k = try CheckpointKeeper(store: store, inputs: inputs, sites: stateSites)
                 options.startPositions = try k.startPositions()
                 options.siteStarts = k.siteStarts
-                options.liveInputs = Set(inputs.indices.filter { InputOrder.isLive(inputs[$0]) })
+                options.liveInputs = Set(inputs.indices.filter { InputOrder.isLive(inputs[$0]) && !StreamInputs.isStream(inputs[$0]) })
                 for note in k.notes { printError("goatimport: \(note)") }
                 keeper = k
             } catch let error as CheckpointError {

@@ -153,6 +153,23 @@ struct ExactlyOnceRunTests {
         #expect(try paths(server) == (0..<320).map { "/n\($0)" })
     }
 
+    @Test("#6 streams are read once, to the end: process substitution, a named FIFO (upload with state), never hanging")
+    func streams() throws {
+        let server = try CheckpointRunTests.noLimits()
+        try helper.append(CheckpointRunTests.lines(0..<1000), to: log)
+        // Auto format detection reads the stream first: nothing of it may be lost.
+        let dry = try run("/bin/bash", ["-c", "exec \"$0\" --dry-run --no-state <(cat \"$1\")", helper.bin, log])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.split(separator: "\n").count == 1000, "every hit of the process substitution")
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let script = "cat \"$1\" > \"$2\" & exec timeout 60 \"$0\" --site \"$3\" --state \"$4\" \"$2\""
+        let r = try run("/bin/bash", ["-c", script, helper.bin, log, fifo, server.url, state], environment: helper.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("without a checkpoint"), "the summary says it is unchecked: \(r.stderr)")
+        #expect(try paths(server) == (0..<1000).map { "/n\($0)" })
+    }
+
     @Test("#7 a rotated file without a final newline ends at its last byte; the live log's half line waits")
     func finishedFileLastLine() throws {
         let server = try CheckpointRunTests.noLimits()

@@ -29,8 +29,6 @@ public final class Importer {
         /// Follow mode's source of `siteStarts` for a file met while following, given where its
         /// first line read ends (to tell a resumed file from one read again from the start).
         public var siteStartsForFile: ((FileFingerprint, Int64) -> [Int64]?)?
-        /// Bytes already read from standard input (to detect the format): read again first.
-        public var stdinHead: [UInt8] = []
         /// This many malformed lines in a row mean the format has stopped matching the log: the
         /// run stops (`FormatStoppedMatching`) before a checkpoint passes them, so a rerun with
         /// the right format still sends them. nil: every malformed line is counted and skipped.
@@ -71,8 +69,9 @@ public final class Importer {
     /// Checks that every input can be opened before anything is sent: a typo in the fifth
     /// file name should stop the run before the first four are half-imported.
     public static func checkReadable(_ paths: [String]) throws {
-        for path in paths where path != "-" {
-            _ = try FileSource(path: path)
+        for path in paths {
+            // (A stream is opened once, and kept for the import.)
+            if StreamInputs.isStream(path) { _ = try StreamInputs.shared.sampling(path) } else { _ = try FileSource(path: path) }
         }
     }
 
@@ -83,7 +82,7 @@ public final class Importer {
         for (index, path) in inputs.enumerated() {
             summary.files += 1
             do {
-                let source = try InputOpener.open(path: path, stdinHead: options.stdinHead)
+                let source = try InputOpener.open(path: path)
                 let start = options.startPositions[index] ?? (0, 0)
                 if start.offset > 0 {
                     if directives {
@@ -93,9 +92,9 @@ public final class Importer {
                     }
                 }
                 // Reading (the kernel's copy from the page cache, ~20% of a plain run) and
-                // decompression run a few chunks ahead on a thread of their own. Not for stdin:
+                // decompression run a few chunks ahead on a thread of their own. Not for a stream:
                 // a stopped run must not wait on a read that may never return.
-                let reader = LineReader(source: path == "-" ? source : PrefetchSource(inner: source),
+                let reader = LineReader(source: StreamInputs.isStream(path) ? source : PrefetchSource(inner: source),
                                         maxLineLength: options.maxLineLength, emitPartialLineAtEOF: !options.liveInputs.contains(index),
                                         startOffset: start.offset, startLine: start.line)
                 do {
