@@ -29,6 +29,7 @@ public final class CheckpointKeeper {
             // A stream (FIFO, process substitution) is read once, by the import, unchecked.
             guard LogFile.isRegularFile(path) else { continue }
             let file = try LogFile(path: path)
+            file.finished = !InputOrder.isLive(path)
             // (Without a complete request line it has no identity: the caller leaves it out.)
             guard let fingerprint = try file.fingerprint() else { continue }
             identities[index] = fingerprint

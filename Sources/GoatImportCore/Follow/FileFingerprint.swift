@@ -62,7 +62,7 @@ public struct FileFingerprint: Hashable, Sendable, Codable, CustomStringConverti
     }
 
     /// The identity and the legacy one (first line only) of a stream read from its start.
-    static func identities(source: ByteSource) throws -> (current: FileFingerprint, legacy: FileFingerprint?)? {
+    static func identities(source: ByteSource, finished: Bool = false) throws -> (current: FileFingerprint, legacy: FileFingerprint?)? {
         var head = [UInt8](repeating: 0, count: maxBytes)
         var got = 0
         while got < maxBytes {
@@ -72,8 +72,16 @@ public struct FileFingerprint: Hashable, Sendable, Codable, CustomStringConverti
             // Stop as soon as the identity is complete: no need to read further.
             if compute(head: head[0..<got]) != nil { break }
         }
-        guard let current = compute(head: head[0..<got]) else { return nil }
-        return (current, legacy(head: head[0..<got]))
+        return identities(head: head[0..<got], finished: finished)
+    }
+
+    /// A finished file ends at its last byte: one shorter than an identity is known by all of
+    /// it, as if its last line ended with a newline.
+    static func identities(head: ArraySlice<UInt8>, finished: Bool) -> (current: FileFingerprint, legacy: FileFingerprint?)? {
+        if let current = compute(head: head) { return (current, legacy(head: head)) }
+        guard finished, !head.isEmpty, head.count < maxBytes, head.last != 0x0A else { return nil }
+        let whole = Array(head) + [0x0A]
+        return compute(head: whole).map { ($0, legacy(head: whole)) }
     }
 
     /// The fingerprint of the first bytes of a stream (as many as are available, up to
@@ -179,6 +187,9 @@ final class LogFile {
     let device: UInt64
     let inode: UInt64
     let isGzip: Bool
+    /// No server writes to it any more (a rotated name, given to a one-shot run): its last line
+    /// ends at its last byte, newline or not.
+    var finished = false
 
     init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -240,10 +251,9 @@ final class LogFile {
         if !isGzip {
             var head = [UInt8](repeating: 0, count: FileFingerprint.maxBytes)
             let n = try readFully(&head, at: 0)
-            guard let current = FileFingerprint.compute(head: head[0..<n]) else { return nil }
-            return (current, FileFingerprint.legacy(head: head[0..<n]))
+            return FileFingerprint.identities(head: head[0..<n], finished: finished)
         }
-        return try FileFingerprint.identities(source: stream())
+        return try FileFingerprint.identities(source: stream(), finished: true)
     }
 
     /// The stored checkpoint of this file: under its identity, else (a state file written by an

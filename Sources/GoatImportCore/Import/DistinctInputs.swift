@@ -22,6 +22,7 @@ public enum DistinctInputs {
                 kept.append((path, nil))
                 continue
             }
+            file.finished = !InputOrder.isLive(path)
             let inode = "\(file.device):\(file.inode)"
             if let i = byInode[inode] {
                 dropped.append("\(path): the same file as \(kept[i].path): read once")
