@@ -10,7 +10,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Read the API key from this file (mode 0600) instead of $GOATCOUNTER_API_KEY.", valueName: "path"))
     var apiKeyFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for a reply before retrying.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for a reply before retrying (doubled after each request that gets none in time).", valueName: "seconds"))
     var timeout: Double = 60
 
     func makeClient() throws -> GoatCounterClient {

@@ -54,7 +54,7 @@ struct Import: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Hits per request (at most 500, the server's limit).", valueName: "n"))
     var batchSize = 500
 
-    @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) for this many seconds.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) or been rate limited for this many seconds.", valueName: "seconds"))
     var retryFor: Double = 600
 
     @Option(name: .long, help: ArgumentHelp("First wait before a retry; it doubles (with jitter) up to a minute.", valueName: "seconds"))
