@@ -26,12 +26,23 @@ public final class RateLimitPacer {
     private var resetAt: Double?     // monotonic seconds
     /// The first reply of a run of replies that all carried the same Reset: (time, Reset).
     private var sameResetSince: (at: Double, reset: Double)?
+    /// A fixed window's boundaries, `origin + k·length`, learnt when this pacer's first request
+    /// opened a window (its reply: one token spent, `Reset` the window's length). `Reset` is
+    /// whole seconds, so waiting it out arrives up to a second early, a 429 every window; the
+    /// origin is when that first reply arrived, no earlier than the window's start, so a
+    /// boundary computed from it is never early. Checked against every later `Reset`, dropped
+    /// at the first disagreement or 429.
+    private var phase: (origin: Double, length: Double)?
+    private var phaseRuledOut = false
+    private var replies = 0
+    /// Added to a fixed window's `Reset` without a phase, after a 429 showed it was early.
+    private var earlyMargin = 0.0
     public let log: SendLog
     private let clock: () -> Double
 
     /// The server writes whole seconds of its own clock; a little slack keeps the client from
     /// arriving the instant before an entry expires there.
-    static let slidingSlack = 0.05
+    static let slidingSlack = 0.01
 
     public init(log: SendLog = SendLog(), clock: @escaping () -> Double = RateLimitPacer.monotonic) {
         self.log = log
@@ -48,7 +59,11 @@ public final class RateLimitPacer {
             return max(0, free + Self.slidingSlack - now)
         }
         guard let remaining, remaining <= 0, let resetAt else { return 0 }
-        let wait = resetAt - now
+        var target = resetAt + earlyMargin
+        if let phase {
+            target = phase.origin + ((resetAt - phase.origin) / phase.length).rounded() * phase.length + 0.005
+        }
+        let wait = target - now
         if wait <= 0 {
             self.remaining = nil   // the window has turned over; the next reply tells the new state
             return 0
@@ -74,6 +89,7 @@ public final class RateLimitPacer {
         guard let reset = Self.number(response, "X-Rate-Limit-Reset") else { return }
         resetAt = now + max(0, reset)
         if style == .slidingLog { window = reset }
+        learnPhase(now: now, remaining: r, reset: reset)
         guard style == .unknown, reset > 0 else { return }
         if let r, let limit, r >= limit {
             log.style = .slidingLog   // a fixed window has spent a token by now
@@ -86,6 +102,24 @@ public final class RateLimitPacer {
             sameResetSince = (now, reset)
         }
         if style == .slidingLog { window = reset }
+    }
+
+    private func learnPhase(now: Double, remaining: Int?, reset: Double) {
+        replies += 1
+        guard style != .slidingLog, !phaseRuledOut else { return }
+        if let p = phase {
+            let expected = p.origin + ((now + reset - p.origin) / p.length).rounded() * p.length - now
+            if abs(expected - reset) > 1.1 { ruleOutPhase() }
+        } else if replies == 1, let remaining, let limit, remaining == limit - 1, reset >= 1 {
+            phase = (now, reset)
+        } else {
+            phaseRuledOut = true
+        }
+    }
+
+    private func ruleOutPhase() {
+        phase = nil
+        phaseRuledOut = true
     }
 
     /// How long a 429 asks us to wait: `Retry-After`, else what the client's own log says on a
@@ -106,6 +140,9 @@ public final class RateLimitPacer {
             // Only when the log explains the refusal: requests of other clients on the same
             // address are not in it, and then the whole window is the safe answer.
             wait = free + Self.slidingSlack - now
+        }
+        if retryAfter != nil || style == .fixedWindow {
+            if phase != nil { ruleOutPhase() } else { earlyMargin = min(1, earlyMargin + 0.5) }
         }
         wait = max(wait, 0.25)
         remaining = 0
