@@ -6,6 +6,8 @@
 public final class Batch: @unchecked Sendable {
     public let body = ByteBuffer(capacity: 256 * 1024)
     public private(set) var positions: [LinePosition] = []
+    /// Where each hit's JSON starts in `body`: a batch too large for a proxy is cut between hits.
+    private var hitStarts: [Int] = []
     /// Per input covered, in order, the last line covered (hit or skipped): where each input's
     /// checkpoint may move once the batch is acknowledged.
     public private(set) var covered: [LinePosition] = []
@@ -28,6 +30,7 @@ public final class Batch: @unchecked Sendable {
     @inline(__always)
     func willAppendHit() {
         if !positions.isEmpty { body.append(UInt8(ascii: ",")) }
+        hitStarts.append(body.count)
     }
 
     @inline(__always)
@@ -57,4 +60,35 @@ public final class Batch: @unchecked Sendable {
     var isEmpty: Bool { covered.isEmpty && checkpoints.isEmpty }
 
     func close() { body.append("]}") }
+
+    /// The closed batch cut in two after `count` hits (0 < count < hitCount), for a server that
+    /// refuses the whole as too large. Only the second half carries the batch's progress past
+    /// its hits (skipped lines, the follow checkpoints, the files it ran through): the first
+    /// half's acknowledgement moves checkpoints only to its own hits, so a crash between the two
+    /// acknowledgements resends exactly the second half.
+    func split(after count: Int) -> (Batch, Batch) {
+        precondition(count > 0 && count < hitCount)
+        let prefixLength = hitStarts[0]
+        let bodyEnd = body.count - 2   // before "]}"
+        func part(_ range: Range<Int>) -> Batch {
+            let batch = Batch(prefix: UnsafeBufferPointer(start: body.base, count: prefixLength))
+            for i in range {
+                batch.willAppendHit()
+                let end = i + 1 < hitCount ? hitStarts[i + 1] - 1 : bodyEnd   // before the next hit's comma
+                batch.body.append(body.base + hitStarts[i], count: end - hitStarts[i])
+                batch.didAppendHit(positions[i])
+            }
+            batch.close()
+            return batch
+        }
+        let first = part(0..<count)
+        let second = part(count..<hitCount)
+        second.covered = covered
+        second.checkpoints = checkpoints
+        return (first, second)
+    }
+
+    private init(prefix: UnsafeBufferPointer<UInt8>) {
+        body.append(prefix.baseAddress!, count: prefix.count)
+    }
 }
