@@ -62,6 +62,18 @@ extension RealGoatCounter {
         return counts
     }
 
+    /// Waits (polling the database, bounded) until `site` has stored at least `pageviews`.
+    @discardableResult
+    func waitForPageviews(_ site: Site, _ pageviews: Int, timeout: Double = 60) throws -> [String: PathCount] {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        var counts = try pathCounts(site)
+        while counts.pageviews < pageviews && Date() < deadline {
+            _ = DispatchSemaphore(value: 0).wait(timeout: .now() + 0.2)   // poll interval, bounded by the deadline
+            counts = try pathCounts(site)
+        }
+        return counts
+    }
+
     /// The newest hit's id (0 when none): what came after it is what a run added.
     func lastHitID() throws -> Int { Int(try sql("select coalesce(max(hit_id), 0) from hits").first?.first ?? "") ?? 0 }
 

@@ -21,8 +21,9 @@ final class RealGoatCounter {
     }
 
     /// `.raised` lifts the count, API and export limits so tests are never paced; `.defaults`
-    /// leaves the server's own (count 60/120 s, API 4/s, export 1/hour).
-    enum RateLimits { case defaults, raised }
+    /// leaves the server's own (count 60/120 s, API 4/s, export 1/hour); `.count(n, seconds)`
+    /// sets the count limit alone, the others raised.
+    enum RateLimits: Equatable { case defaults, raised, count(Int, Int) }
 
     static let directory = TestPaths.root.deletingLastPathComponent().appendingPathComponent("shared/goatcounter")
     static func binary(_ version: Version) -> String { directory.appendingPathComponent("goatcounter-\(version.rawValue)").path }
@@ -63,7 +64,11 @@ final class RealGoatCounter {
         let keys = template.keys
 
         var arguments = ["serve", "-listen", "", "-tls", "http", "-db", db, "-store-every", String(storeEvery)]
-        if rateLimits == .raised { arguments += ["-ratelimit", "api-count:100000/1,api:100000/1,export:1000/1"] }
+        switch rateLimits {
+        case .defaults: break
+        case .raised: arguments += ["-ratelimit", "api-count:100000/1,api:100000/1,export:1000/1"]
+        case .count(let n, let seconds): arguments += ["-ratelimit", "api-count:\(n)/\(seconds),api:100000/1,export:1000/1"]
+        }
         // A free port can be taken between probing and binding: try a few.
         var started: (Int, ServerLog)?
         for _ in 0..<3 {
