@@ -22,6 +22,9 @@ struct ConnectionOptions: ParsableArguments {
     func makeClient(site: String) throws -> GoatCounterClient {
         let url: URL
         do { url = try GoatCounterClient.parseSite(site) } catch { throw ValidationError("\(error)") }
+        if GoatCounterClient.assumesHTTPS(site) {
+            printError("goatimport: --site \(site): no scheme given; using \(url.absoluteString) (as goatcounter import does)")
+        }
         return GoatCounterClient(site: url, apiKey: try APIKey.load(file: apiKeyFile),
                                  transport: AsyncHTTPTransport(timeout: timeout))
     }
@@ -29,17 +32,8 @@ struct ConnectionOptions: ParsableArguments {
     /// `GET /api/v0/me`, turned into one clear line when it fails.
     static func preflight(_ client: GoatCounterClient, needing permission: APIToken.Permissions?) throws -> MeResponse {
         let me: MeResponse
-        do { me = try client.me() } catch let error as TransportError {
-            throw CleanExit.message("cannot reach \(client.site.absoluteString): \(error.message)")
-        } catch let error as APIError {
-            switch error.status {
-            case 401: throw CleanExit.message("\(client.site.absoluteString): the API key was refused (\(error.message))")
-            case 404, 405: throw CleanExit.message("\(client.site.absoluteString): no GoatCounter API there (\(error.status) on /api/v0/me); check --site")
-            case 429: throw CleanExit.message("\(client.site.absoluteString): rate limited; try again in \(error.message)")
-            default: throw CleanExit.message("\(client.site.absoluteString): \(error.status) \(error.message)")
-            }
-        } catch {
-            throw CleanExit.message("\(client.site.absoluteString): \(error)")
+        do { me = try client.me() } catch {
+            throw CleanExit.message(describeAPIFailure(error, client))
         }
         if let permission, !me.token.permissionSet.contains(permission) {
             let have = APIToken.Permissions.names.filter { me.token.permissionSet.contains($0.0) }.map(\.1)

@@ -65,6 +65,8 @@ public final class GoatCounterAPI {
     public let apiPacer: RateLimitPacer
     public let exportPacer: RateLimitPacer
     public let countPacer: RateLimitPacer
+    /// Whether the server has answered anything yet.
+    private var reached = false
     /// Told about every wait longer than a moment: seconds and why.
     public var onWait: ((Double, String) -> Void)?
 
@@ -117,6 +119,7 @@ public final class GoatCounterAPI {
             let failure: String
             do {
                 let response = try client.send(method, path, body: body)
+                reached = true
                 if response.status == 429 {
                     let seconds = pacer.delayAfter429(response)
                     if seconds > options.maxRateLimitWait {
@@ -130,7 +133,9 @@ public final class GoatCounterAPI {
                 guard idempotent, (500...599).contains(response.status) else { return response }
                 failure = APIError(status: response.status, body: response.body, url: url).description
             } catch let error as TransportError {
-                guard idempotent else { throw error }
+                // A server never reached is a wrong --site or a dead server: say so at once, as
+                // `whoami` does; one that answered before gets the retries.
+                guard idempotent, reached else { throw error }
                 failure = error.description
             }
             let now = RateLimitPacer.monotonic()
