@@ -18,14 +18,14 @@ struct ConnectionOptions: ParsableArguments {
         return try makeClient(site: site)
     }
 
-    /// A client for one site of a site map (same key, same timeout).
-    func makeClient(site: String) throws -> GoatCounterClient {
+    /// A client for one site of a site map (its own key file, else the common key; same timeout).
+    func makeClient(site: String, keyFile: String? = nil) throws -> GoatCounterClient {
         let url: URL
         do { url = try GoatCounterClient.parseSite(site) } catch { throw ValidationError("\(error)") }
         if GoatCounterClient.assumesHTTPS(site) {
             printError("goatimport: --site \(site): no scheme given; using \(url.absoluteString) (as goatcounter import does)")
         }
-        return GoatCounterClient(site: url, apiKey: try APIKey.load(file: apiKeyFile),
+        return GoatCounterClient(site: url, apiKey: try APIKey.load(file: keyFile ?? apiKeyFile),
                                  transport: AsyncHTTPTransport(timeout: timeout))
     }
 

@@ -135,8 +135,8 @@ struct Import: ParsableCommand {
 
         // One client per site; each is checked before anything is sent.
         let siteURLs = siteMap?.sites ?? [connection.site!]
-        let clients = try siteURLs.map { try connection.makeClient(site: $0) }
-        for client in clients { _ = try ConnectionOptions.preflight(client, needing: .count) }
+        let clients = try siteURLs.indices.map { try connection.makeClient(site: siteURLs[$0], keyFile: siteMap?.keyFiles[$0]) }
+        try preflight(clients)
         let stateSites = siteMap?.sites ?? []
         if follow { return try runFollow(clients: clients, stateSites: stateSites, options: options) }
 
@@ -256,6 +256,19 @@ struct Import: ParsableCommand {
         }
         try saveSessions(options.sessions, stateDir)
         try finish(outcome, lanes, stop: stop, inputName: names.get)
+    }
+
+    /// Each site's key is checked before anything is sent. With several sites, one that refuses
+    /// its key stops alone (its uploader meets the same refusal and ends) and the others go on.
+    private func preflight(_ clients: [GoatCounterClient]) throws {
+        var refused = 0
+        for client in clients {
+            do { _ = try ConnectionOptions.preflight(client, needing: .count) } catch CleanExit.message(let message) where clients.count > 1 {
+                printError("goatimport: error: \(message); nothing is sent to this site, the others go on")
+                refused += 1
+            }
+        }
+        if refused == clients.count && clients.count > 1 { throw CleanExit.message("no site accepted its key") }
     }
 
     private func makeImporter(_ options: Importer.Options) throws -> Importer {

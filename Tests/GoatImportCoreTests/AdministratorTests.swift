@@ -105,4 +105,51 @@ struct AdministratorTests {
             #expect(Date().timeIntervalSince(started) < 10, "\(command): gave up after the retries")
         }
     }
+
+    @Test("a key file per site of the map: each site gets its hits; a site that refuses its key stops alone")
+    func keyPerSite() throws {
+        let server = try SiteMapRunTests.server()
+        _ = try server.control("POST", "/_test/config", ["tokens": [["key": "key-a-secret", "permissions": 2, "sites": ["127.0.0.1"]],
+                                                                    ["key": "key-b-secret", "permissions": 2, "sites": ["localhost"]]]])
+        let dir = TestPaths.tempDir()
+        let log = dir.appendingPathComponent("access.log").path
+        try SiteMapTests.vhostLines(0..<30, hosts: ["a.example", "b.example"]).write(toFile: log, atomically: true, encoding: .utf8)
+        func keyFile(_ name: String, _ key: String) throws {
+            let path = dir.appendingPathComponent(name).path
+            FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        }
+        try keyFile("a.key", "key-a-secret")
+        try keyFile("b.key", "key-b-secret")
+        let map = dir.appendingPathComponent("sites").path
+        func writeMap(b: String) throws {
+            try "a.example http://127.0.0.1:\(server.port) a.key\nb.example http://localhost:\(server.port) \(b)\n"
+                .write(toFile: map, atomically: true, encoding: .utf8)
+        }
+        func paths() throws -> [Int: Int] {
+            var result: [Int: Int] = [:]
+            for hit in try server.hits() { result[hit["site_id"] as! Int, default: 0] += 1 }
+            return result
+        }
+        var env = testEnvironment(key: "key-a-secret")  // one key for every site: the second site refuses it
+        let arguments = ["--format", "combined-vhost", "--no-state", "--site-map-file", map, log]
+
+        try writeMap(b: "b.key")
+        let both = try run(bin, arguments, environment: env)
+        #expect(both.status == 0, "\(both.stderr)")
+        #expect(try paths() == [1: 15, 2: 15])
+        #expect(!both.stderr.contains("secret"))
+
+        _ = try server.control("POST", "/_test/reset")
+        try keyFile("wrong.key", "key-a-secret")
+        try writeMap(b: "wrong.key")
+        let alone = try run(bin, arguments, environment: env)
+        #expect(alone.status == 1)
+        #expect(alone.stderr.contains("http://localhost:\(server.port): the API key belongs to another site"), "\(alone.stderr)")
+        #expect(try paths() == [1: 15], "the site with its own key finished")
+
+        env["GOATCOUNTER_API_KEY"] = "nobody"
+        try writeMap(b: "missing.key")
+        let missing = try run(bin, arguments, environment: env)
+        #expect(missing.status == 64 && missing.stderr.contains("missing.key"), "\(missing.stderr)")
+    }
 }
