@@ -79,11 +79,10 @@ final class RealServerRunTests: XCTestCase {
         }
     }
 
-    /// Two sites of one server from one log. Keys belong to one site on real servers and
-    /// goatimport has one key for all sites: the other site refuses it at the pre-flight check,
-    /// and the run stops before sending anything (to either site), says which site refused the
-    /// key, and exits 1; a rerun with a good key then starts from nothing sent. (A key per site
-    /// in the map is the admin-cli branch's: then both sites must get theirs.)
+    /// Two sites of one server from one log. Keys belong to one site on real servers: with one
+    /// key for both, the other site refuses it at the pre-flight check and stops alone (nothing
+    /// sent there, exit 1) while the first gets every one of its hits; with a key per site in the
+    /// map file, both get theirs, and a rerun sends nothing more.
     func testSiteMapTwoSites() throws {
         for version in RealGoatCounter.Version.allCases {
             let server = try RealGoatCounter(version, collectIndividualPageviews: true, extraSites: 1)
@@ -91,15 +90,38 @@ final class RealServerRunTests: XCTestCase {
             let dir = TestPaths.tempDir()
             let log = dir.appendingPathComponent("access.log").path
             try Self.append(Self.lines(0..<120, host: "www.one.test") + Self.lines(120..<200, host: "www.two.test"), to: log)
-            let result = try GoatImportCoreTests.run(TestPaths.binary, ["--format", "combined-vhost", "--state", dir.appendingPathComponent("state.json").path,
+
+            // One key for both: the second site refuses it and stops alone.
+            let shared = try GoatImportCoreTests.run(TestPaths.binary, ["--format", "combined-vhost", "--state", dir.appendingPathComponent("shared.json").path,
                                                     "--site-map", "www.one.test=\(one.url)", "--site-map", "www.two.test=\(two.url)", log],
                                  environment: testEnvironment(key: one.key))
-            XCTAssertEqual(result.status, 1, "\(version): \(result.stderr)")
-            XCTAssertTrue(result.stderr.contains(two.url) && result.stderr.contains("unknown token"), "\(version): \(result.stderr)")
+            XCTAssertEqual(shared.status, 1, "\(version): \(shared.stderr)")
+            XCTAssertTrue(shared.stderr.contains(two.url) && shared.stderr.contains("nothing is sent to this site"), "\(version): \(shared.stderr)")
+            XCTAssertFalse(shared.stderr.contains(one.key), "the key never appears in output")
             try server.waitUntilStored(one)
-            XCTAssertEqual(try server.pathCounts(one), [:], "\(version)")
+            XCTAssertEqual(try server.pathCounts(one).mapValues(\.pageviews), Self.paths(0..<120), "\(version): the first site is not held back")
             XCTAssertEqual(try server.pathCounts(two), [:], "\(version)")
-            XCTAssertFalse(result.stderr.contains(one.key), "the key never appears in output")
+
+            // A key per site (files beside the map, 0600): the second site gets its hits now,
+            // and the first nothing more (its progress is in the state).
+            for (name, key) in [("one.key", one.key), ("two.key", two.key)] {
+                let path = dir.appendingPathComponent(name).path
+                FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            }
+            let map = dir.appendingPathComponent("sites.txt").path
+            try "www.one.test \(one.url) one.key\nwww.two.test \(two.url) two.key\n".write(toFile: map, atomically: true, encoding: .utf8)
+            let arguments = ["--format", "combined-vhost", "--state", dir.appendingPathComponent("shared.json").path, "--site-map-file", map, log]
+            let perSite = try GoatImportCoreTests.run(TestPaths.binary, arguments, environment: testEnvironment(key: "not-a-key"))
+            XCTAssertEqual(perSite.status, 0, "\(version): \(perSite.stderr)")
+            let again = try GoatImportCoreTests.run(TestPaths.binary, arguments, environment: testEnvironment(key: "not-a-key"))
+            XCTAssertEqual(again.status, 0, "\(version): \(again.stderr)")
+            try server.waitUntilStored(one)
+            try server.waitUntilStored(two)
+            XCTAssertEqual(try server.pathCounts(one).mapValues(\.pageviews), Self.paths(0..<120), "\(version): nothing twice")
+            XCTAssertEqual(try server.pathCounts(two).mapValues(\.pageviews), Self.paths(120..<200), "\(version)")
+            for key in [one.key, two.key] {
+                XCTAssertFalse((perSite.stderr + again.stderr).contains(key), "the key never appears in output")
+            }
         }
     }
 }
