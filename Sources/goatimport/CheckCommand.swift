@@ -30,7 +30,7 @@ struct Check: ParsableCommand {
 
     private func check() throws {
         let inputs = InputOrder.sorted(files)
-        let (format, stdinHead) = try parsing.resolveFormat(inputs: inputs) { print($0) }
+        let (format, stdinHead, _) = try parsing.resolveFormat(inputs: inputs) { print($0) }
         if showPattern {
             print("format \(format.name): \(format.summary)")
             print(format.patternText)

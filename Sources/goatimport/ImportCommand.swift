@@ -120,7 +120,8 @@ struct Import: ParsableCommand {
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
             options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRunDir: stateDir)
-            let lanes = options.format.readsInOrder ? 1 : threads ?? ProcessInfo.processInfo.activeProcessorCount
+            // Container logs join parts across lines: one reader, in order.
+            let lanes = options.format.readsInOrder || options.container != .none ? 1 : threads ?? ProcessInfo.processInfo.activeProcessorCount
             let summary: ImportSummary
             if lanes > 1 {
                 summary = try formatErrorsClean { try LaneImporter(options: options, lanes: lanes).run(inputs: inputs) }

@@ -21,30 +21,44 @@ struct ParsingOptions: ParsableArguments {
         }
     }
 
-    /// The format to read `inputs` with. For `auto`, the built-in format that reads their first
-    /// lines best, with the choice and its reason given to `report`; what it read of standard
-    /// input comes back as `stdinHead`, to be read again.
-    func resolveFormat(inputs: [String], report: (String) -> Void) throws -> (format: LogFormat, stdinHead: [UInt8]) {
-        guard format == BuiltinFormats.autoName else { return (try resolveFormat(), []) }
+    @Option(name: .long, help: ArgumentHelp("Container log wrapper: auto (recognised from the first line), docker (json-file), cri (Kubernetes nodes) or none.", valueName: "kind"))
+    var container: String = "auto"
+
+    /// The format to read `inputs` with, and the container wrapper around their lines. For
+    /// `auto`, the built-in format that reads their first lines best (inside the wrapper), with
+    /// the choice and its reason given to `report`; what it read of standard input comes back
+    /// as `stdinHead`, to be read again.
+    func resolveFormat(inputs: [String], report: (String) -> Void) throws -> (format: LogFormat, stdinHead: [UInt8], container: ContainerLog) {
+        var wrapper = ContainerLog(rawValue: container)
+        guard container == "auto" || wrapper != nil else {
+            throw ValidationError("--container must be auto, docker, cri or none")
+        }
+        guard format == BuiltinFormats.autoName || wrapper == nil else { return (try resolveFormat(), [], wrapper!) }
         let sample = InputSample.read(inputs, maxLineLength: maxLineLength)
-        let detection = FormatDetector.detect(sample.lines)
+        if wrapper == nil {
+            wrapper = ContainerLog.detect(sample.lines)
+            if wrapper != ContainerLog.none { report("container: auto found \(wrapper!.rawValue) log lines") }
+        }
+        guard format == BuiltinFormats.autoName else { return (try resolveFormat(), sample.stdinHead, wrapper!) }
+        let detection = FormatDetector.detect(wrapper!.unwrap(sample.lines))
         if detection.sampled == 0 {
             report("format: auto found no lines to look at; using \(BuiltinFormats.fallbackName) (choose with --format)")
-            return (BuiltinFormats.named(BuiltinFormats.fallbackName)!, sample.stdinHead)
+            return (BuiltinFormats.named(BuiltinFormats.fallbackName)!, sample.stdinHead, wrapper!)
         }
         guard let chosen = detection.format else {
             let input = sample.inputs.count == 1 ? sample.inputs[0] : sample.inputs.joined(separator: ", ")
             throw CleanExit.message("\(FormatError.noFormatMatches(lines: detection.sampled, input: input))")
         }
         report("format: auto chose \(detection.explanation)")
-        return (chosen, sample.stdinHead)
+        return (chosen, sample.stdinHead, wrapper!)
     }
 
     /// The importer's options from these flags and the filter flags: one place for import and verify.
     func importerOptions(filters: FilterOptions, inputs: [String]) throws -> Importer.Options {
-        let (format, stdinHead) = try resolveFormat(inputs: inputs) { printError("goatimport: " + $0) }
+        let (format, stdinHead, container) = try resolveFormat(inputs: inputs) { printError("goatimport: " + $0) }
         var options = Importer.Options(format: format)
         options.stdinHead = stdinHead
+        options.container = container
         options.filter = try filters.resolve()
         options.timeZone = try resolveTimeZone()
         options.maxLineLength = maxLineLength

@@ -13,6 +13,7 @@ public enum SkipReason: Int, CaseIterable, Sendable {
     case afterUntil
     case noSite
     case alreadySent
+    case stderr
 
     public var name: String {
         switch self {
@@ -29,6 +30,7 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         case .afterUntil: return "after-until"
         case .noSite: return "no-site"
         case .alreadySent: return "already-sent"
+        case .stderr: return "stderr"
         }
     }
 
@@ -47,6 +49,7 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         case .afterUntil: return "lines after --until"
         case .noSite: return "hosts the --site-map does not name"
         case .alreadySent: return "pageviews their site acknowledged in an earlier run"
+        case .stderr: return "container lines on stderr and error-log entries in the journal (the server's error log)"
         }
     }
 

@@ -28,6 +28,8 @@ public final class Importer {
         /// Follow mode's source of `siteStarts` for a file met while following, given where its
         /// first line read ends (to tell a resumed file from one read again from the start).
         public var siteStartsForFile: ((FileFingerprint, Int64) -> [Int64]?)?
+        /// The wrapper of a container log around each line (`--container`).
+        public var container = ContainerLog.none
         /// Bytes already read from standard input (to detect the format): read again first.
         public var stdinHead: [UInt8] = []
         public init(format: LogFormat) { self.format = format }
@@ -91,7 +93,13 @@ public final class Importer {
                                         maxLineLength: options.maxLineLength, emitPartialLineAtEOF: options.emitPartialLastLine,
                                         startOffset: start.offset, startLine: start.line)
                 do {
-                    try consume(reader, input: index, name: path, into: sink, summary: &summary)
+                    if options.container == .none {
+                        try consume(reader, input: index, name: path, into: sink, summary: &summary)
+                    } else {
+                        let decoder = ContainerLineDecoder(kind: options.container, reader: reader)
+                        defer { summary[.tooLong] += decoder.tooLongRecords; summary.lines += decoder.tooLongRecords }
+                        try consume(decoder, input: index, name: path, into: sink, summary: &summary)
+                    }
                 } catch let error as GzipError {
                     summary.inputErrors.append(error.description)
                     options.onInputError?(error.description)
@@ -119,6 +127,25 @@ public final class Importer {
         var pv = Pageview()
         while let line = try reader.next() {
             try process(line, input: input, name: name, into: sink, summary: &summary, pageview: &pv)
+        }
+    }
+
+    /// A container log: the lines inside the wrappers go through the pipeline; stderr (the
+    /// server's error log) and lines not in the wrapper are counted apart.
+    private func consume(_ decoder: ContainerLineDecoder, input: Int, name: String, into sink: HitSink,
+                         summary: inout ImportSummary) throws {
+        var pv = Pageview()
+        while let record = try decoder.next() {
+            if record.stream == .stdout && record.problem == nil {
+                try process(record.line, input: input, name: name, into: sink, summary: &summary, pageview: &pv)
+                continue
+            }
+            summary.lines += 1
+            let position = LinePosition(input: input, line: record.checkpointLine, endOffset: record.checkpointOffset)
+            let reason: SkipReason = record.problem == nil ? .stderr : .malformed
+            summary[reason] += 1
+            if let problem = record.problem { options.onMalformed?(name, record.line.number, problem, Self.text(record.line)) }
+            try sink.didSkipLine(at: position, reason: reason)
         }
     }
 
