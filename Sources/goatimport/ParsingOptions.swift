@@ -40,22 +40,30 @@ struct ParsingOptions: ParsableArguments {
             if wrapper != ContainerLog.none { report("container: auto found \(wrapper!.rawValue) log lines") }
         }
         guard format == BuiltinFormats.autoName else { return (try resolveFormat(), sample.stdinHead, wrapper!) }
-        let detection = FormatDetector.detect(wrapper!.unwrap(sample.lines))
+        let input = sample.inputs.count == 1 ? sample.inputs[0] : sample.inputs.joined(separator: ", ")
+        return (try chooseFormat(wrapper!.unwrap(sample.lines), input: input, report: report), sample.stdinHead, wrapper!)
+    }
+
+    /// The built-in format that reads `lines` best (`--format auto`), or the one named.
+    func chooseFormat(_ lines: [[UInt8]], input: String, report: (String) -> Void) throws -> LogFormat {
+        guard format == BuiltinFormats.autoName else { return try resolveFormat() }
+        let detection = FormatDetector.detect(lines)
         if detection.sampled == 0 {
             report("format: auto found no lines to look at; using \(BuiltinFormats.fallbackName) (choose with --format)")
-            return (BuiltinFormats.named(BuiltinFormats.fallbackName)!, sample.stdinHead, wrapper!)
+            return BuiltinFormats.named(BuiltinFormats.fallbackName)!
         }
         guard let chosen = detection.format else {
-            let input = sample.inputs.count == 1 ? sample.inputs[0] : sample.inputs.joined(separator: ", ")
             throw CleanExit.message("\(FormatError.noFormatMatches(lines: detection.sampled, input: input))")
         }
         report("format: auto chose \(detection.explanation)")
-        return (chosen, sample.stdinHead, wrapper!)
+        return chosen
     }
 
     /// The importer's options from these flags and the filter flags: one place for import and verify.
-    func importerOptions(filters: FilterOptions, inputs: [String]) throws -> Importer.Options {
-        let (format, stdinHead, container) = try resolveFormat(inputs: inputs) { printError("goatimport: " + $0) }
+    func importerOptions(filters: FilterOptions, inputs: [String], journal: JournalOptions? = nil) throws -> Importer.Options {
+        let (format, stdinHead, container) = try journal.map {
+            (try chooseFormat(try $0.sample(), input: "the journal") { printError("goatimport: " + $0) }, [], ContainerLog.none)
+        } ?? resolveFormat(inputs: inputs) { printError("goatimport: " + $0) }
         var options = Importer.Options(format: format)
         options.stdinHead = stdinHead
         options.container = container

@@ -33,7 +33,7 @@ struct ContainerLogTests {
         #expect(long.count == 2)
         // Clipped to the server's 2048 characters, after joining and unescaping (\u0026 is &).
         #expect(long.allSatisfy { ($0["path"] as! String) == String(Self.longPath.prefix(2048)) })
-        #expect(summary[.stderr] == 4)
+        #expect(summary[.errorLog] == 4)
         #expect(summary[.malformed] == 0)
         #expect(summary.lines == 57 + 2 + 4)
     }
@@ -44,7 +44,7 @@ struct ContainerLogTests {
         let (sink, summary) = try importFiles(Self.cri) { $0.container = .cri }
         #expect(keys(sink) == (try Self.plainHits()))
         #expect(sink.hits.filter { ($0["path"] as! String) == String(Self.longPath.prefix(2048)) }.count == 3)
-        #expect(summary[.stderr] == 6)
+        #expect(summary[.errorLog] == 6)
         #expect(summary[.malformed] == 0)
     }
 
@@ -84,7 +84,7 @@ struct ContainerLogTests {
         }
         // The stderr line between the long line's parts may not move the checkpoint past its first part.
         let long = all.positions[all.hits.firstIndex { ($0["path"] as! String).hasPrefix("/?q=") }!]
-        #expect(all.skipped.contains { $0.reason == .stderr && $0.position.endOffset < long.endOffset - 16384 })
+        #expect(all.skipped.contains { $0.reason == .errorLog && $0.position.endOffset < long.endOffset - 16384 })
         for cp in checkpoints {
             let (rest, _) = try importFiles([file]) {
                 $0.container = kind

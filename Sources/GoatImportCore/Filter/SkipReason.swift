@@ -13,7 +13,8 @@ public enum SkipReason: Int, CaseIterable, Sendable {
     case afterUntil
     case noSite
     case alreadySent
-    case stderr
+    case errorLog
+    case otherEntry
 
     public var name: String {
         switch self {
@@ -30,7 +31,8 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         case .afterUntil: return "after-until"
         case .noSite: return "no-site"
         case .alreadySent: return "already-sent"
-        case .stderr: return "stderr"
+        case .errorLog: return "error-log"
+        case .otherEntry: return "other-entry"
         }
     }
 
@@ -49,7 +51,8 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         case .afterUntil: return "lines after --until"
         case .noSite: return "hosts the --site-map does not name"
         case .alreadySent: return "pageviews their site acknowledged in an earlier run"
-        case .stderr: return "container lines on stderr and error-log entries in the journal (the server's error log)"
+        case .errorLog: return "the server's error log: container lines on stderr, journal entries of warning priority or worse"
+        case .otherEntry: return "journal entries that are not access lines, read without --unit or --identifier"
         }
     }
 

@@ -142,7 +142,7 @@ public final class Importer {
             }
             summary.lines += 1
             let position = LinePosition(input: input, line: record.checkpointLine, endOffset: record.checkpointOffset)
-            let reason: SkipReason = record.problem == nil ? .stderr : .malformed
+            let reason: SkipReason = record.problem == nil ? .errorLog : .malformed
             summary[reason] += 1
             if let problem = record.problem { options.onMalformed?(name, record.line.number, problem, Self.text(record.line)) }
             try sink.didSkipLine(at: position, reason: reason)
@@ -153,10 +153,16 @@ public final class Importer {
     /// to their end and by following a live log.
     @inline(__always)
     func process(_ line: Line, input: Int, name: String, into sink: HitSink, summary: inout ImportSummary,
-                 pageview pv: inout Pageview) throws {
+                 pageview pv: inout Pageview, unparsed: SkipReason? = nil) throws {
         summary.lines += 1
         var position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
         guard parser.parse(line.base, line.count, into: fields) else {
+            // A source that mixes access lines with others it can tell apart (the journal).
+            if let unparsed {
+                summary[unparsed] += 1
+                try sink.didSkipLine(at: position, reason: unparsed)
+                return
+            }
             if directives && line.count > 0 && line.base[0] == UInt8(ascii: "#") {
                 summary[.directive] += 1
                 try sink.didSkipLine(at: position, reason: .directive)
