@@ -124,4 +124,41 @@ struct ContainerLogTests {
         #expect(keys(sink).count == sink.raw.count)
         #expect(summary[.malformed] == 0, "no tail of it is read as a line of its own")
     }
+
+    @Test("exactly once across reruns: Docker rotates between runs, a run ends between the parts of a split line")
+    func reruns() throws {
+        let dir = TestPaths.tempDir()
+        let live = dir.appendingPathComponent("\(Self.dockerID)-json.log").path
+        let state = dir.appendingPathComponent("state/state.json").path
+        let server = try CheckpointRunTests.noLimits()
+        func importRun() throws -> (status: Int32, stdout: String, stderr: String) {
+            try run(TestPaths.binary, ["--site", server.url, "--state", state, "--batch-size", "7", live + ".1", live], environment: testEnvironment())
+        }
+        let expected = try importFiles(Self.docker) { $0.container = .docker }.sink.hits.map { $0["path"] as! String }
+        let older = try Data(contentsOf: URL(fileURLWithPath: Self.docker[0]))
+        let newer = try Data(contentsOf: URL(fileURLWithPath: Self.docker[1]))
+        // The live file cut just after the first part of its long line.
+        let lines = newer.split(separator: 0x0A, omittingEmptySubsequences: false)
+        let firstPart = lines.firstIndex { $0.count > 16_384 }!
+        let cut = lines[...firstPart].reduce(0) { $0 + $1.count + 1 }
+        try older.write(to: URL(fileURLWithPath: live))
+        var r = try run(TestPaths.binary, ["--site", server.url, "--state", state, live], environment: testEnvironment())
+        #expect(r.status == 0, "\(r.stderr)")
+        try FileManager.default.moveItem(atPath: live, toPath: live + ".1")   // Docker's rotation: a rename
+        try newer.prefix(cut).write(to: URL(fileURLWithPath: live))
+        r = try importRun()
+        #expect(r.status == 0, "\(r.stderr)")
+        let beforeLong = try server.hits().map { $0["path"] as! String }
+        #expect(!beforeLong.isEmpty && beforeLong == Array(expected.prefix(beforeLong.count)))
+        #expect(beforeLong.filter { $0.hasPrefix("/?q=") }.count == 1, "the split line in the live file waits for its last part")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: live))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: newer.suffix(from: cut))
+        try handle.close()
+        r = try importRun()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try server.hits().map { $0["path"] as! String } == expected, "every hit once, the split line whole")
+        r = try importRun()
+        #expect(try server.hits().count == expected.count, "nothing twice")
+    }
 }
