@@ -24,8 +24,9 @@ extension Import {
             if !summary.inputErrors.isEmpty { throw ExitCode(1) }
             return
         }
-        let client = try connection.makeClient(site: connection.site!)
-        _ = try ConnectionOptions.preflight(client, needing: .count)
+        let stop = StopSignal()
+        let api = GoatCounterAPI(client: try connection.makeClient(site: connection.site!), stop: stop)
+        _ = try ConnectionOptions.preflight(api, needing: .count, retryFor: follow ? nil : retryFor)
         var store: CheckpointStore?
         if !noState {
             do {
@@ -39,8 +40,7 @@ extension Import {
         do { try reader.seek(after: store?.journalCursor(for: selection.key)) } catch { throw CleanExit.message("\(error)") }
         options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
         let importer = try makeImporter(options)
-        let stop = StopSignal()
-        let lanes = UploadLanes(clients: [client], routed: false, batchSize: batchSize,
+        let lanes = UploadLanes(apis: [api], routed: false, batchSize: batchSize,
                                 noSessions: try noSessions(options), options: uploadOptions(retryFor: follow ? nil : retryFor), stop: stop,
                                 onEvent: { _, _ in },
                                 onAcknowledged: { _, batch in

@@ -28,20 +28,24 @@ struct ParsingOptions: ParsableArguments {
     /// `auto`, the built-in format that reads their first lines best (inside the wrapper), with
     /// the choice and its reason given to `report`; what it read of standard input comes back
     /// as `stdinHead`, to be read again.
-    func resolveFormat(inputs: [String], report: (String) -> Void) throws -> (format: LogFormat, stdinHead: [UInt8], container: ContainerLog) {
+    func resolveFormat(inputs: [String], report: (String) -> Void) throws -> LogFormat {
+        try resolveInput(inputs: inputs, report: report).format
+    }
+
+    func resolveInput(inputs: [String], report: (String) -> Void) throws -> (format: LogFormat, container: ContainerLog) {
         var wrapper = ContainerLog(rawValue: container)
         guard container == "auto" || wrapper != nil else {
             throw ValidationError("--container must be auto, docker, cri or none")
         }
-        guard format == BuiltinFormats.autoName || wrapper == nil else { return (try resolveFormat(), [], wrapper!) }
+        guard format == BuiltinFormats.autoName || wrapper == nil else { return (try resolveFormat(), wrapper!) }
         let sample = InputSample.read(inputs, maxLineLength: maxLineLength)
         if wrapper == nil {
             wrapper = ContainerLog.detect(sample.lines)
             if wrapper != ContainerLog.none { report("container: auto found \(wrapper!.rawValue) log lines") }
         }
-        guard format == BuiltinFormats.autoName else { return (try resolveFormat(), sample.stdinHead, wrapper!) }
+        guard format == BuiltinFormats.autoName else { return (try resolveFormat(), wrapper!) }
         let input = sample.inputs.count == 1 ? sample.inputs[0] : sample.inputs.joined(separator: ", ")
-        return (try chooseFormat(wrapper!.unwrap(sample.lines), input: input, report: report), sample.stdinHead, wrapper!)
+        return (try chooseFormat(wrapper!.unwrap(sample.lines), input: input, report: report), wrapper!)
     }
 
     /// The built-in format that reads `lines` best (`--format auto`), or the one named.
@@ -61,11 +65,10 @@ struct ParsingOptions: ParsableArguments {
 
     /// The importer's options from these flags and the filter flags: one place for import and verify.
     func importerOptions(filters: FilterOptions, inputs: [String], journal: JournalOptions? = nil) throws -> Importer.Options {
-        let (format, stdinHead, container) = try journal.map {
-            (try chooseFormat(try $0.sample(), input: "the journal") { printError("goatimport: " + $0) }, [], ContainerLog.none)
-        } ?? resolveFormat(inputs: inputs) { printError("goatimport: " + $0) }
+        let (format, container) = try journal.map {
+            (try chooseFormat(try $0.sample(), input: "the journal") { printError("goatimport: " + $0) }, ContainerLog.none)
+        } ?? resolveInput(inputs: inputs) { printError("goatimport: " + $0) }
         var options = Importer.Options(format: format)
-        options.stdinHead = stdinHead
         options.container = container
         options.filter = try filters.resolve()
         options.timeZone = try resolveTimeZone()
