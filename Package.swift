@@ -23,10 +23,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         .target(
             name: "GoatImportCore",
             dependencies: [
-                "CPCRE2", "CZlib",
+                "CPCRE2", "CZlib", "CSystemd",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             // Dynamic exclusivity checks on the hot path's buffers cost ~20% of a dry run;

@@ -44,6 +44,7 @@ struct Import: ParsableCommand {
     @OptionGroup(title: "GoatCounter") var connection: ConnectionOptions
     @OptionGroup(title: "Many sites from one log") var siteMapOptions: SiteMapOptions
     @OptionGroup(title: "Visits") var sessionOptions: SessionOptions
+    @OptionGroup(title: "The systemd journal") var journalOptions: JournalOptions
 
     @Flag(name: .long, help: "Print each hit as one JSON object per line on stdout instead of sending it.")
     var dryRun = false
@@ -79,7 +80,9 @@ struct Import: ParsableCommand {
     var verbose = false
 
     mutating func validate() throws {
-        if files.isEmpty { throw ValidationError("no input: give one or more log files, or - for standard input") }
+        if files.isEmpty && !journalOptions.isGiven { throw ValidationError("no input: give one or more log files, or - for standard input") }
+        try journalOptions.validate(files: files)
+        if journalOptions.isGiven && siteMapOptions.isGiven { throw ValidationError("--site-map reads files; the journal goes to one --site") }
         if connection.site != nil && siteMapOptions.isGiven {
             throw ValidationError("--site and --site-map: give one (a site map can end with '*=URL' for every other host)")
         }
@@ -93,6 +96,7 @@ struct Import: ParsableCommand {
             if dryRun { throw ValidationError("--follow sends hits; it cannot be combined with --dry-run") }
             if noState { throw ValidationError("--follow needs its state file; drop --no-state") }
             if files.contains("-") { throw ValidationError("--follow reads files, not standard input") }
+            if journalOptions.isGiven && from == "end" { throw ValidationError("--from end: not for the journal (a first run starts at its oldest entry)") }
         }
     }
 
@@ -104,6 +108,7 @@ struct Import: ParsableCommand {
     }
 
     private func runImport() throws {
+        if journalOptions.isGiven { return try runJournal() }
         var inputs = InputOrder.sorted(files)
         if !follow {
             let distinct = DistinctInputs.of(inputs)
@@ -135,7 +140,8 @@ struct Import: ParsableCommand {
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
             options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRunDir: stateDir)
-            let lanes = options.format.readsInOrder ? 1 : threads ?? ProcessInfo.processInfo.activeProcessorCount
+            // Container logs join parts across lines: one reader, in order.
+            let lanes = options.format.readsInOrder || options.container != .none ? 1 : threads ?? ProcessInfo.processInfo.activeProcessorCount
             let summary: ImportSummary
             if lanes > 1 {
                 summary = try formatErrorsClean { try LaneImporter(options: options, lanes: lanes).run(inputs: inputs) }
@@ -234,6 +240,9 @@ struct Import: ParsableCommand {
         } catch let error as CheckpointError {
             throw CleanExit.message("\(error)")
         }
+        if options.container != .none {
+            throw CleanExit.message("--follow does not read \(options.container.rawValue) logs yet: run goatimport from a timer instead (each run sends only what is new)")
+        }
         var options = options
         let stateDir = (store.path as NSString).deletingLastPathComponent
         options.sessions = try sessionOptions.makeTracker(stateDir: stateDir, dryRunDir: nil)
@@ -313,7 +322,7 @@ struct Import: ParsableCommand {
         if refused == clients.count && clients.count > 1 { throw CleanExit.message("no site accepted its key") }
     }
 
-    private func makeImporter(_ options: Importer.Options) throws -> Importer {
+    func makeImporter(_ options: Importer.Options) throws -> Importer {
         try formatErrorsClean { try Importer(options: options) }
     }
 
@@ -324,12 +333,12 @@ struct Import: ParsableCommand {
 
     /// Without a user agent in the log the server cannot group visits; tell it so instead of
     /// having every hit refused.
-    private func noSessions(_ options: Importer.Options) throws -> Bool {
+    func noSessions(_ options: Importer.Options) throws -> Bool {
         try options.sessions == nil && !options.format.fields().contains(.userAgent)
     }
 
     /// The report, the summary file and the exit status, after an upload run.
-    private func finish(_ outcome: UploadPipeline.Outcome, _ lanes: UploadLanes, stop: StopSignal,
+    func finish(_ outcome: UploadPipeline.Outcome, _ lanes: UploadLanes, stop: StopSignal,
                         inputName: (Int) -> String) throws {
         let summary = outcome.summary
         report(summary, lanes.total, perSite: lanes.lanes.count > 1 ? lanes.perSite : [])
@@ -361,7 +370,7 @@ struct Import: ParsableCommand {
         }
     }
 
-    private func uploadOptions(retryFor: Double?) -> Uploader.Options {
+    func uploadOptions(retryFor: Double?) -> Uploader.Options {
         var options = Uploader.Options()
         options.retryFor = retryFor
         options.backoff = Backoff(base: retryDelay, cap: max(60, retryDelay))

@@ -37,19 +37,42 @@ struct ParsingOptions: ParsableArguments {
         }
     }
 
-    /// The format to read `inputs` with. For `auto`, the built-in format that reads their first
-    /// lines best, with the choice and its reason given to `report` (what it read of a stream is
-    /// read again by the import: `StreamInputs`).
+    @Option(name: .long, help: ArgumentHelp("Container log wrapper: auto (recognised from the first line), docker (json-file), cri (Kubernetes nodes) or none.", valueName: "kind"))
+    var container: String = "auto"
+
+    /// The format to read `inputs` with, and the container wrapper around their lines. For
+    /// `auto`, the built-in format that reads their first lines best (inside the wrapper), with
+    /// the choice and its reason given to `report`; what it read of standard input comes back
+    /// as `stdinHead`, to be read again.
     func resolveFormat(inputs: [String], report: (String) -> Void) throws -> LogFormat {
-        guard format == BuiltinFormats.autoName else { return try resolveFormat() }
+        try resolveInput(inputs: inputs, report: report).format
+    }
+
+    func resolveInput(inputs: [String], report: (String) -> Void) throws -> (format: LogFormat, container: ContainerLog) {
+        var wrapper = ContainerLog(rawValue: container)
+        guard container == "auto" || wrapper != nil else {
+            throw ValidationError("--container must be auto, docker, cri or none")
+        }
+        guard format == BuiltinFormats.autoName || wrapper == nil else { return (try resolveFormat(), wrapper!) }
         let sample = InputSample.read(inputs, maxLineLength: maxLineLength)
-        let detection = FormatDetector.detect(sample.lines)
+        if wrapper == nil {
+            wrapper = ContainerLog.detect(sample.lines)
+            if wrapper != ContainerLog.none { report("container: auto found \(wrapper!.rawValue) log lines") }
+        }
+        guard format == BuiltinFormats.autoName else { return (try resolveFormat(), wrapper!) }
+        let input = sample.inputs.count == 1 ? sample.inputs[0] : sample.inputs.joined(separator: ", ")
+        return (try chooseFormat(wrapper!.unwrap(sample.lines), input: input, report: report), wrapper!)
+    }
+
+    /// The built-in format that reads `lines` best (`--format auto`), or the one named.
+    func chooseFormat(_ lines: [[UInt8]], input: String, report: (String) -> Void) throws -> LogFormat {
+        guard format == BuiltinFormats.autoName else { return try resolveFormat() }
+        let detection = FormatDetector.detect(lines)
         if detection.sampled == 0 {
             report("format: auto found no lines to look at; using \(BuiltinFormats.fallbackName) (choose with --format)")
             return BuiltinFormats.named(BuiltinFormats.fallbackName)!
         }
         guard let chosen = detection.format else {
-            let input = sample.inputs.count == 1 ? sample.inputs[0] : sample.inputs.joined(separator: ", ")
             throw CleanExit.message("\(FormatError.noFormatMatches(lines: detection.sampled, input: input))")
         }
         report("format: auto chose \(detection.explanation)")
@@ -57,9 +80,12 @@ struct ParsingOptions: ParsableArguments {
     }
 
     /// The importer's options from these flags and the filter flags: one place for import and verify.
-    func importerOptions(filters: FilterOptions, inputs: [String]) throws -> Importer.Options {
-        let format = try resolveFormat(inputs: inputs) { printError("goatimport: " + $0) }
+    func importerOptions(filters: FilterOptions, inputs: [String], journal: JournalOptions? = nil) throws -> Importer.Options {
+        let (format, container) = try journal.map {
+            (try chooseFormat(try $0.sample(), input: "the journal") { printError("goatimport: " + $0) }, ContainerLog.none)
+        } ?? resolveInput(inputs: inputs) { printError("goatimport: " + $0) }
         var options = Importer.Options(format: format)
+        options.container = container
         options.filter = try filters.resolve()
         options.timeZone = try resolveTimeZone()
         options.trustedProxies = try resolveTrustedProxies()

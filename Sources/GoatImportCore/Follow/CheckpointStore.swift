@@ -140,6 +140,7 @@ public final class CheckpointStore: @unchecked Sendable {
     /// fsync on save (the file and the directory). Tests may turn it off for speed.
     public var durable: Bool
     private var entries: [FileFingerprint: Checkpoint] = [:]
+    private var journalCursors: [String: String] = [:]
     private var lockFD: Int32 = -1
     private let mutex = NSLock()
     /// Held for a whole save, so that the last rename carries the latest state.
@@ -186,6 +187,8 @@ public final class CheckpointStore: @unchecked Sendable {
     private struct FileFormat: Codable {
         var version: Int
         var files: [Checkpoint]
+        /// Journal cursors by `JournalSelection.key`; absent when no journal was read.
+        var journals: [String: String]?
     }
 
     private struct VersionOnly: Decodable { var version: Int }
@@ -206,6 +209,7 @@ public final class CheckpointStore: @unchecked Sendable {
         do {
             let file = try decoder.decode(FileFormat.self, from: data)
             for c in file.files { entries[c.fingerprint] = c }
+            journalCursors = file.journals ?? [:]
         } catch {
             throw CheckpointError.corrupt(path: path, reason: Self.reason(error))
         }
@@ -278,6 +282,13 @@ public final class CheckpointStore: @unchecked Sendable {
         return try body()
     }
 
+    // MARK: - Journals
+
+    /// The cursor of the last journal entry acknowledged for a selection (`JournalSelection.key`).
+    public func journalCursor(for key: String) -> String? { locked { journalCursors[key] } }
+
+    public func updateJournal(cursor: String, for key: String) { locked { journalCursors[key] = cursor } }
+
     // MARK: - Saving
 
     /// Writes the state atomically, dropping entries not seen for `pruneAfter`.
@@ -291,7 +302,8 @@ public final class CheckpointStore: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
-        var data = try encoder.encode(FileFormat(version: Self.version, files: files))
+        let journals = locked { journalCursors }
+        var data = try encoder.encode(FileFormat(version: Self.version, files: files, journals: journals.isEmpty ? nil : journals))
         data.append(0x0A)
 
         let dir = (path as NSString).deletingLastPathComponent

@@ -30,6 +30,8 @@ public final class Importer {
         /// Follow mode's source of `siteStarts` for a file met while following, given where its
         /// first line read ends (to tell a resumed file from one read again from the start).
         public var siteStartsForFile: ((FileFingerprint, Int64) -> [Int64]?)?
+        /// The wrapper of a container log around each line (`--container`).
+        public var container = ContainerLog.none
         /// This many malformed lines in a row mean the format has stopped matching the log: the
         /// run stops (`FormatStoppedMatching`) before a checkpoint passes them, so a rerun with
         /// the right format still sends them. nil: every malformed line is counted and skipped.
@@ -99,7 +101,13 @@ public final class Importer {
                                         maxLineLength: options.maxLineLength, emitPartialLineAtEOF: !options.liveInputs.contains(index),
                                         startOffset: start.offset, startLine: start.line)
                 do {
-                    try consume(reader, input: index, name: path, into: sink, summary: &summary)
+                    if options.container == .none {
+                        try consume(reader, input: index, name: path, into: sink, summary: &summary)
+                    } else {
+                        let decoder = ContainerLineDecoder(kind: options.container, reader: reader)
+                        defer { summary[.tooLong] += decoder.tooLongRecords; summary.lines += decoder.tooLongRecords }
+                        try consume(decoder, input: index, name: path, into: sink, summary: &summary)
+                    }
                 } catch let error as GzipError {
                     summary.inputErrors.append(error.description)
                     options.onInputError?(error.description)
@@ -132,14 +140,39 @@ public final class Importer {
         }
     }
 
+    /// A container log: the lines inside the wrappers go through the pipeline; stderr (the
+    /// server's error log) and lines not in the wrapper are counted apart.
+    private func consume(_ decoder: ContainerLineDecoder, input: Int, name: String, into sink: HitSink,
+                         summary: inout ImportSummary) throws {
+        var pv = Pageview()
+        while let record = try decoder.next() {
+            if record.stream == .stdout && record.problem == nil {
+                try process(record.line, input: input, name: name, into: sink, summary: &summary, pageview: &pv)
+                continue
+            }
+            summary.lines += 1
+            let position = LinePosition(input: input, line: record.checkpointLine, endOffset: record.checkpointOffset)
+            let reason: SkipReason = record.problem == nil ? .errorLog : .malformed
+            summary[reason] += 1
+            if let problem = record.problem { options.onMalformed?(name, record.line.number, problem, Self.text(record.line)) }
+            try sink.didSkipLine(at: position, reason: reason)
+        }
+    }
+
     /// One line through the pipeline: parse, build, filter, encode. Shared by reading files
     /// to their end and by following a live log.
     @inline(__always)
     func process(_ line: Line, input: Int, name: String, into sink: HitSink, summary: inout ImportSummary,
-                 pageview pv: inout Pageview) throws {
+                 pageview pv: inout Pageview, unparsed: SkipReason? = nil) throws {
         summary.lines += 1
         var position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
         guard parser.parse(line.base, line.count, into: fields) else {
+            // A source that mixes access lines with others it can tell apart (the journal).
+            if let unparsed {
+                summary[unparsed] += 1
+                try sink.didSkipLine(at: position, reason: unparsed)
+                return
+            }
             if directives && line.count > 0 && line.base[0] == UInt8(ascii: "#") {
                 summary[.directive] += 1
                 malformedRun.clear()
