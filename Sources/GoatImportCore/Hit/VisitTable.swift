@@ -15,8 +15,10 @@ final class VisitTable {
         var last: Int32 = 0
     }
 
-    /// One shard's slots; an `Entry` pointer into it stays valid until its next `grow`.
-    final class Shard {
+    /// One shard's slots; an `Entry` pointer into it stays valid until its next `rebuild`. A
+    /// struct behind a pointer, freed by the table: a class here cost a retain and a release
+    /// per hit.
+    struct Shard {
         var entries: UnsafeMutablePointer<Entry>
         var capacity: Int
         var count = 0
@@ -26,8 +28,6 @@ final class VisitTable {
             entries = .allocate(capacity: capacity)
             entries.initialize(repeating: Entry(), count: capacity)
         }
-
-        deinit { entries.deallocate() }
 
         /// The home slot: the key's bits below the shard byte, scaled to the capacity.
         @inline(__always) func home(_ key: UInt64) -> Int {
@@ -45,7 +45,7 @@ final class VisitTable {
         }
 
         /// Rehashes into `newCapacity` slots, leaving out visits last seen before `cutoff`.
-        func rebuild(keepingLastFrom cutoff: Int32, capacity newCapacity: Int) {
+        mutating func rebuild(keepingLastFrom cutoff: Int32, capacity newCapacity: Int) {
             let old = entries, oldCapacity = capacity
             capacity = newCapacity
             entries = .allocate(capacity: newCapacity)
@@ -65,11 +65,22 @@ final class VisitTable {
         }
     }
 
-    private let shards: [Shard] = (0..<256).map { _ in Shard(capacity: 16) }
+    private let shards: UnsafeMutablePointer<Shard>
     private var base: Int?
 
-    var count: Int { shards.reduce(0) { $0 + $1.count } }
-    var capacity: Int { shards.reduce(0) { $0 + $1.capacity } }
+    init() {
+        shards = .allocate(capacity: 256)
+        for i in 0..<256 { (shards + i).initialize(to: Shard(capacity: 16)) }
+    }
+
+    deinit {
+        for i in 0..<256 { shards[i].entries.deallocate() }
+        shards.deallocate()
+    }
+
+    private var all: UnsafeMutableBufferPointer<Shard> { UnsafeMutableBufferPointer(start: shards, count: 256) }
+    var count: Int { all.reduce(0) { $0 + $1.count } }
+    var capacity: Int { all.reduce(0) { $0 + $1.capacity } }
 
     @inline(__always) static func stored(_ key: UInt64) -> UInt64 { key == 0 ? 1 : key }
 
@@ -87,15 +98,15 @@ final class VisitTable {
     /// next call. A full shard first drops visits last seen before `cutoff`, then grows.
     func entry(for rawKey: UInt64, dropIdleBefore cutoff: Int) -> UnsafeMutablePointer<Entry> {
         let key = VisitTable.stored(rawKey)
-        let shard = shards[Int(truncatingIfNeeded: key >> 56)]
-        if (shard.count + 1) * 4 > shard.capacity * 3 {
+        let shard = shards + Int(truncatingIfNeeded: key >> 56)
+        if (shard.pointee.count + 1) * 4 > shard.pointee.capacity * 3 {
             let keep = relativeCutoff(cutoff)
-            let live = shard.live(since: keep)
+            let live = shard.pointee.live(since: keep)
             // Still over half full with only open visits: grow by half.
-            let capacity = (live + 1) * 2 > shard.capacity ? shard.capacity + shard.capacity / 2 : shard.capacity
-            shard.rebuild(keepingLastFrom: keep, capacity: capacity)
+            let old = shard.pointee.capacity
+            shard.pointee.rebuild(keepingLastFrom: keep, capacity: (live + 1) * 2 > old ? old + old / 2 : old)
         }
-        return shard.find(key)
+        return shard.pointee.find(key)
     }
 
     /// Stores a new visit in the empty slot `entry` returned for `rawKey`.
@@ -113,12 +124,12 @@ final class VisitTable {
     /// Drops every visit last seen before `cutoff`, keeping each shard's capacity.
     func prune(dropIdleBefore cutoff: Int) {
         let keep = relativeCutoff(cutoff)
-        for shard in shards { shard.rebuild(keepingLastFrom: keep, capacity: shard.capacity) }
+        for i in 0..<256 { shards[i].rebuild(keepingLastFrom: keep, capacity: shards[i].capacity) }
     }
 
     /// Every open visit as (visitor hash, start, last).
     func forEach(_ body: (UInt64, Int, Int) -> Void) {
-        for shard in shards {
+        for shard in all {
             for j in 0..<shard.capacity where shard.entries[j].key != 0 {
                 let e = shard.entries[j]
                 body(e.key, absolute(e.start), absolute(e.last))
