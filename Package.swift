@@ -45,6 +45,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The visit cost per hit (scripts/bench.sh measures the whole command).
+        .executableTarget(name: "bench-visits", dependencies: ["GoatImportCore"], path: "Benchmarks/bench-visits"),
         .testTarget(
             name: "GoatImportCoreTests",
             // The executable too: CLI tests run the real binary.
