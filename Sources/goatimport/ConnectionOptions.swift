@@ -10,8 +10,10 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Read the API key from this file (mode 0600) instead of $GOATCOUNTER_API_KEY.", valueName: "path"))
     var apiKeyFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for a reply before retrying.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds to wait for a reply before retrying (0.1 to 3600).", valueName: "seconds"))
     var timeout: Double = 60
+
+    func validate() throws { try NumberRange.timeout.check(timeout) }
 
     func makeClient() throws -> GoatCounterClient {
         guard let site else { throw ValidationError("--site is required: the GoatCounter site's URL") }
@@ -22,8 +24,17 @@ struct ConnectionOptions: ParsableArguments {
     func makeClient(site: String) throws -> GoatCounterClient {
         let url: URL
         do { url = try GoatCounterClient.parseSite(site) } catch { throw ValidationError("\(error)") }
+        if url.scheme?.lowercased() == "http", let host = url.host, !Self.isLoopback(host) {
+            printError("goatimport: warning: \(url.absoluteString) is plain http: the API key and the hits cross the network unencrypted; use https")
+        }
         return GoatCounterClient(site: url, apiKey: try APIKey.load(file: apiKeyFile),
                                  transport: AsyncHTTPTransport(timeout: timeout))
+    }
+
+    /// Plain http stays on this machine only to these hosts.
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || (h.hasPrefix("127.") && IPAddress(h) != nil)
     }
 
     /// `GET /api/v0/me`, turned into one clear line when it fails.

@@ -11,7 +11,8 @@ public final class PageviewBuilder {
     private var lastTime = 0
 
     public init(timeZone: LogTimeZone = .utc) {
-        self.timeZone = timeZone
+        // The zone's cache is this builder's alone: parse lanes each build with their own.
+        self.timeZone = timeZone.copy()
     }
 
     @inline(__always)

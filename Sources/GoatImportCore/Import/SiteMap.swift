@@ -34,7 +34,7 @@ public struct SiteMap: Sendable, Equatable {
             parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         }
         guard parts.count == 2 else {
-            throw ParseError(description: "\(origin): expected HOST=URL (e.g. www.example.com=https://example.goatcounter.com), got \"\(spec)\"")
+            throw ParseError(description: "\(origin): expected HOST=URL (e.g. www.example.com=https://example.goatcounter.com), got \"\(GoatCounterClient.redactingCredentials(spec))\"")
         }
         var host = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
         var url = parts[1].trimmingCharacters(in: .whitespaces)
@@ -44,7 +44,7 @@ public struct SiteMap: Sendable, Equatable {
             throw ParseError(description: "\(origin): \"\(host)\" is not a host name or glob (no scheme, port or path)")
         }
         guard (try? GoatCounterClient.parseSite(url)) != nil else {
-            throw ParseError(description: "\(origin): \"\(url)\" is not a GoatCounter site URL such as https://stats.example.com")
+            throw ParseError(description: "\(origin): \"\(GoatCounterClient.redactingCredentials(url))\" is not a GoatCounter site URL such as https://stats.example.com (with no user or password)")
         }
         if Self.isGlob(host) && (try? PCRE2Regex(Rule.globToRegex(host))) == nil {
             throw ParseError(description: "\(origin): \"\(host)\" is not a valid glob")
