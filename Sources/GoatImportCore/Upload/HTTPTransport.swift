@@ -1,7 +1,10 @@
-import AsyncHTTPClient
 import Foundation
+// The fuzz build (scripts/fuzz.sh) compiles the library without async-http-client.
+#if canImport(AsyncHTTPClient)
+import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+#endif
 
 /// One HTTP exchange, without interpretation.
 public struct HTTPResponse: Sendable {
@@ -31,6 +34,7 @@ public protocol HTTPTransport: AnyObject, Sendable {
     func send(method: String, url: URL, headers: [String: String], body: Data?) throws -> HTTPResponse
 }
 
+#if canImport(AsyncHTTPClient)
 /// async-http-client: keep-alive, connect and read timeouts, TLS verified against the system's
 /// roots, no redirects (a redirect from the API means a wrong URL, and following it would turn
 /// a POST into a GET).
@@ -96,3 +100,4 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {
         }
     }
 }
+#endif
