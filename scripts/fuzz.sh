@@ -78,4 +78,6 @@ for t in "${targets[@]}"; do
     grep -E "stat::number_of_executed_units|cov:" "$out/$t.log" | tail -2 >&2 || true
   fi
 done
+# Each fuzzing process wrote its inputs to one file (Fuzz/Support/FuzzImport.swift).
+rm -f "${TMPDIR:-/tmp}"/goatimport-fuzz-*.log
 exit $status
