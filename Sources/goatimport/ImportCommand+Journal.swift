@@ -18,7 +18,7 @@ extension Import {
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
             try reader.seek(after: nil)
-            options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRunDir: stateDir)
+            options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRun: true)
             let summary = try makeImporter(options).run(journal: reader, cursors: cursors, into: NDJSONSink())
             printError(summary.render().split(separator: "\n").map { "goatimport: " + $0 }.joined(separator: "\n"))
             if !summary.inputErrors.isEmpty { throw ExitCode(1) }
@@ -38,7 +38,7 @@ extension Import {
             }
         }
         do { try reader.seek(after: store?.journalCursor(for: selection.key)) } catch { throw CleanExit.message("\(error)") }
-        options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
+        options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir)
         let importer = try makeImporter(options)
         let lanes = UploadLanes(apis: [api], routed: false, batchSize: batchSize,
                                 noSessions: try noSessions(options), options: uploadOptions(retryFor: follow ? nil : retryFor), stop: stop,

@@ -49,16 +49,16 @@ struct Import: ParsableCommand {
     @Flag(name: .long, help: "Print each hit as one JSON object per line on stdout instead of sending it.")
     var dryRun = false
 
-    @Option(name: .long, help: ArgumentHelp("Parsing threads for --dry-run (default: one per core; the output is the same, in order).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Parsing threads for --dry-run (default: one per core; the output is the same, in order).", valueName: "n"))
     var threads: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Hits per request (at most 500, the server's limit).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Hits per request (at most 500, the server's limit).", valueName: "n"))
     var batchSize = 500
 
-    @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) or been rate limited for this many seconds.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) or been rate limited for this many seconds (0 to 604800).", valueName: "seconds"))
     var retryFor: Double = 600
 
-    @Option(name: .long, help: ArgumentHelp("First wait before a retry; it doubles (with jitter) up to a minute.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("First wait before a retry; it doubles (with jitter) up to a minute (0.001 to 3600).", valueName: "seconds"))
     var retryDelay: Double = 1
 
     @Option(name: .long, help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "path"))
@@ -89,8 +89,10 @@ struct Import: ParsableCommand {
         if !dryRun && connection.site == nil && !siteMapOptions.isGiven {
             throw ValidationError("nothing to do: pass --site URL (or --site-map HOST=URL) to send hits to GoatCounter, or --dry-run to print them")
         }
-        if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64") }
-        if batchSize < 1 || batchSize > 500 { throw ValidationError("--batch-size must be between 1 and 500") }
+        try NumberRange.threads.check(threads)
+        try NumberRange.batchSize.check(batchSize)
+        try NumberRange.retryFor.check(retryFor)
+        try NumberRange.retryDelay.check(retryDelay)
         if from != "beginning" && from != "end" { throw ValidationError("--from must be beginning or end") }
         if follow {
             if dryRun { throw ValidationError("--follow sends hits; it cannot be combined with --dry-run") }
@@ -139,7 +141,7 @@ struct Import: ParsableCommand {
 
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
-            options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRunDir: stateDir)
+            options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRun: true)
             // Container logs join parts across lines: one reader, in order.
             let lanes = options.format.readsInOrder || options.container != .none ? 1 : threads ?? ProcessInfo.processInfo.activeProcessorCount
             let summary: ImportSummary
@@ -185,7 +187,7 @@ struct Import: ParsableCommand {
                 throw CleanExit.message("\(error)")
             }
         }
-        options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
+        options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir)
         let sessions = noState ? nil : options.sessions
         sessions?.isShared = true
         let importer = try makeImporter(options)
@@ -245,7 +247,7 @@ struct Import: ParsableCommand {
         }
         var options = options
         let stateDir = (store.path as NSString).deletingLastPathComponent
-        options.sessions = try sessionOptions.makeTracker(stateDir: stateDir, dryRunDir: nil)
+        options.sessions = try sessionOptions.makeTracker(stateDir: stateDir)
         let sessions = options.sessions
         sessions?.isShared = true
         if !stateSites.isEmpty {
@@ -365,7 +367,7 @@ struct Import: ParsableCommand {
     /// run continues them, also after a crash.
     private func saveSessions(_ tracker: SessionTracker?, _ stateDir: String) {
         guard let tracker else { return }
-        do { try tracker.save(to: stateDir + "/sessions.json") } catch {
+        do { try tracker.save(to: stateDir + "/" + SessionTracker.visitsFileName) } catch {
             printError("goatimport: warning: could not save open visits: \(error)")
         }
     }

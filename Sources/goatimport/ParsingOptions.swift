@@ -12,7 +12,7 @@ struct ParsingOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Time zone of timestamps that carry no offset: UTC, +HH:MM or a zone name such as Europe/Amsterdam.", valueName: "zone"))
     var tz: String = "UTC"
 
-    @Option(name: .long, help: ArgumentHelp("Skip (and count) lines longer than this many bytes.", valueName: "bytes"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Skip (and count) lines longer than this many bytes (64 to 67108864).", valueName: "bytes"))
     var maxLineLength: Int = 64 * 1024
 
     @Option(name: .long, help: ArgumentHelp(
@@ -30,6 +30,8 @@ struct ParsingOptions: ParsableArguments {
             return network
         })
     }
+
+    func validate() throws { try NumberRange.maxLineLength.check(maxLineLength) }
 
     func resolveFormat() throws -> LogFormat {
         do { return try LogFormat.resolve(format) } catch {

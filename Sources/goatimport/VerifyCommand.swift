@@ -28,16 +28,16 @@ struct Verify: ParsableCommand {
     @OptionGroup(title: "Filters") var filters: FilterOptions
     @OptionGroup(title: "GoatCounter") var connection: ConnectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("Export only hits with an id above this (the last_hit_id of an earlier export).", valueName: "id"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Export only hits with an id above this (the last_hit_id of an earlier export).", valueName: "id"))
     var startFromHitId = 0
 
-    @Option(name: .long, help: ArgumentHelp("Use this earlier export instead of starting one (GoatCounter allows one export per hour).", valueName: "id"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Use this earlier export instead of starting one (GoatCounter allows one export per hour).", valueName: "id"))
     var exportId: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Give up when the export is not ready after this many seconds.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Give up when the export is not ready after this many seconds.", valueName: "seconds"))
     var exportTimeout: Double = 600
 
-    @Option(name: .long, help: ArgumentHelp("List at most this many differing path/day rows.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("List at most this many differing path/day rows.", valueName: "n"))
     var show = 50
 
     mutating func validate() throws {
@@ -45,6 +45,9 @@ struct Verify: ParsableCommand {
         if filters.since == nil { throw ValidationError("--since is required: the first day (or time) to compare, e.g. --since 2026-11-01") }
         if connection.site == nil { throw ValidationError("--site is required: the GoatCounter site's URL") }
         if startFromHitId < 0 { throw ValidationError("--start-from-hit-id must be 0 or more") }
+        try NumberRange.exportId.check(exportId)
+        try NumberRange.exportTimeout.check(exportTimeout)
+        try NumberRange.show.check(show)
     }
 
     func run() throws {

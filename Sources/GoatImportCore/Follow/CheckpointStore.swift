@@ -306,42 +306,8 @@ public final class CheckpointStore: @unchecked Sendable {
         var data = try encoder.encode(FileFormat(version: Self.version, files: files, journals: journals.isEmpty ? nil : journals))
         data.append(0x0A)
 
-        let dir = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        var template = Array("\(dir.isEmpty ? "." : dir)/.\(name).XXXXXX".utf8CString)
-        // mkstemp creates the file 0600.
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if fd < 0 { throw CheckpointError.system(SystemError(errno: errno, context: dir)) }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        let tmp = String(cString: template)
-        var ok = false
-        defer { if !ok { unlink(tmp) } }
-        do {
-            try data.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw CheckpointError.system(SystemError(errno: errno, context: tmp))
-                    }
-                    done += n
-                }
-            }
-            if durable && fsync(fd) != 0 { throw CheckpointError.system(SystemError(errno: errno, context: tmp)) }
-        } catch {
-            close(fd)
-            throw error
-        }
-        if close(fd) != 0 { throw CheckpointError.system(SystemError(errno: errno, context: tmp)) }
-        if rename(tmp, path) != 0 { throw CheckpointError.system(SystemError(errno: errno, context: path)) }
-        ok = true
-        if durable {
-            let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if dfd >= 0 {
-                _ = fsync(dfd)
-                close(dfd)
-            }
+        do { try AtomicFile.write(data, to: path, durable: durable) } catch let error as SystemError {
+            throw CheckpointError.system(error)
         }
     }
 
@@ -363,6 +329,9 @@ public final class CheckpointStore: @unchecked Sendable {
             throw CheckpointError.system(SystemError(errno: e, context: lockPath))
         }
         lockFD = fd
+        let dir = (path as NSString).deletingLastPathComponent
+        let beside = { (name: String) in dir.isEmpty ? name : dir + "/" + name }
+        AtomicFile.removeStale(of: [path, beside(SessionTracker.visitsFileName), beside(SessionTracker.secretFileName)])
     }
 
     public func unlock() {

@@ -38,7 +38,7 @@ public final class FormatDiagnosis {
             }
             let expected = segments[matchedSegments].trimmingSpaces
             let rest = line[matchedEnd...].prefix(40)
-            let restText = String(decoding: rest, as: UTF8.self)
+            let restText = PrintableText.escaping(String(decoding: rest, as: UTF8.self))
             let what = matchedSegments == 0 ? "from the start" : "after byte \(matchedEnd)"
             return "stops matching \(what): expected \(expected) at «\(restText)\(line.count - matchedEnd > 40 ? "…" : "")»"
         }

@@ -54,7 +54,7 @@ public final class SessionTracker {
     /// The visit of `visitor` at `time`: the ordered half of `session`, called in log order.
     public func session(visitor: UInt64, time: Int) -> UnsafeBufferPointer<UInt8> {
         newest = max(newest, time)
-        let e = visits.entry(for: visitor, dropIdleBefore: newest - gap)
+        let e = visits.entry(for: visitor, dropIdleBefore: idleCutoff)
         let value: UInt64
         if e.pointee.key != 0, time - visits.absolute(e.pointee.last) <= gap, time >= visits.absolute(e.pointee.start) - gap {
             e.pointee.last = max(e.pointee.last, visits.relative(time))
@@ -78,7 +78,14 @@ public final class SessionTracker {
     }
 
     /// Visits quiet for longer than the gap (in log time) are closed and forgotten.
-    public func prune() { visits.prune(dropIdleBefore: newest - gap) }
+    public func prune() { visits.prune(dropIdleBefore: idleCutoff) }
+
+    /// Visits last seen before this are closed. Saturating: before the first hit `newest` is
+    /// `Int.min` (a run that sends nothing still saves its visits), and log times are untrusted.
+    private var idleCutoff: Int {
+        let (cutoff, overflow) = newest.subtractingReportingOverflow(gap)
+        return overflow ? Int.min : cutoff
+    }
 
     public var openVisits: Int { visits.count }
 
@@ -102,16 +109,29 @@ public final class SessionTracker {
 
     public func load(from path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SessionError("\(path): cannot read it; check its owner and mode (0600)")
+        }
         guard let saved = try? JSONDecoder().decode(Saved.self, from: data) else {
             throw SessionError("\(path): not a goatimport sessions file; move it away to start the visits afresh")
         }
         for (visitor, v) in saved.visits where v.count == 2 {
             guard let key = UInt64(visitor, radix: 16) else { continue }
+            // Times are seconds since 1970: anything beyond ±2^40 (35,000 years) was not written here.
+            guard v.allSatisfy({ (-(1 << 40)...(1 << 40)).contains($0) }) else {
+                throw SessionError("\(path): a visit with an impossible time; move the file away to start the visits afresh")
+            }
             newest = max(newest, v[1])
             visits.insert(visits.entry(for: key, dropIdleBefore: Int.min), key: key, start: v[0], last: v[1])
         }
     }
+
+    /// The open visits' file and the secret's, beside the state file.
+    public static let visitsFileName = "sessions.json"
+    public static let secretFileName = "session-secret"
+
+    /// The key of dry runs: fixed, so that a dry run's output depends on its input only.
+    public static let dryRunSecret = Array("goatimport dry run, no secret...".utf8)
 
     /// The per-installation secret in `path` (32 random bytes, 0600), created on first use.
     public static func secret(at path: String) throws -> [UInt8] {
@@ -129,27 +149,6 @@ public final class SessionTracker {
     }
 }
 
-/// Writes a file atomically, mode 0600: temp file in the same directory, fsync, rename.
-enum AtomicFile {
-    static func write(_ data: Data, to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
-        let temp = path + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SystemError(errno: errno, context: temp) }
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n <= 0 { return false }
-                off += n
-            }
-            return fsync(fd) == 0
-        }
-        close(fd)
-        guard ok, rename(temp, path) == 0 else { unlink(temp); throw SystemError(errno: errno, context: path) }
-    }
-}
 
 /// SipHash-2-4: a keyed hash that is a pseudo-random function under its key.
 struct SipHash {

@@ -89,7 +89,8 @@ final class VisitTable {
     @inline(__always) func relative(_ time: Int) -> Int32 {
         let b = base ?? time
         if base == nil { base = time }
-        return Int32(clamping: time - b)
+        let (d, overflow) = time.subtractingReportingOverflow(b)
+        return overflow ? (time < b ? Int32.min : Int32.max) : Int32(clamping: d)
     }
 
     @inline(__always) func absolute(_ time: Int32) -> Int { (base ?? 0) + Int(time) }
@@ -118,7 +119,9 @@ final class VisitTable {
 
     private func relativeCutoff(_ cutoff: Int) -> Int32 {
         guard let base else { return Int32.min }
-        return Int32(clamping: cutoff - base)
+        // Saturating: a cutoff of Int.min (nothing dropped, as when loading) is far below any base.
+        let (d, overflow) = cutoff.subtractingReportingOverflow(base)
+        return overflow ? (cutoff < base ? Int32.min : Int32.max) : Int32(clamping: d)
     }
 
     /// Drops every visit last seen before `cutoff`, keeping each shard's capacity.
