@@ -98,7 +98,7 @@ struct Import: ParsableCommand {
 
     func run() throws {
         do { try runImport() } catch CleanExit.message(let message) {
-            printError("goatimport: \(message)")
+            printError("goatimport: \(message)", priority: JournalPriority.err)
             throw ExitCode(1)
         }
     }
@@ -169,7 +169,8 @@ struct Import: ParsableCommand {
                                     if let last = batch.lastPosition { try keeper?.acknowledged(last, site: lane) }
                                 })
         let signals = SignalHandlers { signal in
-            printError("\ngoatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
+            StatusLine.shared.notifier?.stopping()
+            printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
             stop.stop()
             lanes.cancelAll()
         }
@@ -188,6 +189,9 @@ struct Import: ParsableCommand {
     private func runFollow(clients: [GoatCounterClient], stateSites: [String], options: Importer.Options) throws {
         let store: CheckpointStore
         let follower: FollowerGroup
+        let status = FollowStatus(lanes: clients.count)
+        // On a terminal the status line shows waits and totals; elsewhere they are log lines.
+        let logProgress = !StatusLine.shared.isTerminal
         do {
             store = try CheckpointStore(path: state ?? CheckpointStore.defaultPath())
             try store.lock()
@@ -201,6 +205,7 @@ struct Import: ParsableCommand {
                 followerOptions.maxLineLength = maxLineLength
                 let backlog = try CatchUp.plan(livePath: live, store: store, from: followerOptions.from)
                 if isNew { printError("goatimport: following \(live) (new)") }
+                status.startedFollowing()
                 return FileFollower(path: live, store: store, options: followerOptions, backlog: backlog)
             }
         } catch let error as CheckpointError {
@@ -227,12 +232,13 @@ struct Import: ParsableCommand {
             clients: clients, routed: !stateSites.isEmpty, batchSize: batchSize, noSessions: try noSessions(options),
             options: uploadOptions(retryFor: nil), stop: stop,
             onEvent: { lane, event in
+                status.handle(event, lane: lane)
                 switch event {
                 case .hitRejected(let input, let line, let message):
                     printError("goatimport: \(names.get(input)):\(line): the server rejected the hit: \(message)")
-                case .waiting(let seconds, let reason) where seconds >= 5:
+                case .waiting(let seconds, let reason) where seconds >= 5 && logProgress:
                     printError(String(format: "goatimport: %@: waiting %.0f s (%@)", clients[lane].site.absoluteString, seconds, reason))
-                case .acknowledged(_, let summary) where lastLog.olderThan(60):
+                case .acknowledged(_, let summary) where logProgress && lastLog.olderThan(60):
                     printError("goatimport: \(summary.sent) hits sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")
                 default: break
                 }
@@ -243,17 +249,22 @@ struct Import: ParsableCommand {
                 try store.save()
             })
         let signals = SignalHandlers { signal in
+            StatusLine.shared.notifier?.stopping()
             printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
             stop.stop()
             follower.stop()
             lanes.cancelAll()
         }
         defer { signals.cancel() }
+        // Checked, locked and watching: from here on systemd counts the service as started.
+        StatusLine.shared.notifier?.ready()
+        StatusLine.shared.start(status.content)
 
         let outcome = UploadPipeline.run(lanes: lanes.lanes, threadName: "goatimport-follow",
                                          uploaderDone: { stop.stop(); follower.stop() }) {
             try importer.follow(follower, into: lanes.sink, stop: stop)
         }
+        StatusLine.shared.stop()
         try saveSessions(options.sessions, stateDir)
         try finish(outcome, lanes, stop: stop, inputName: names.get)
     }

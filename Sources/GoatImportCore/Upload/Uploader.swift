@@ -15,6 +15,9 @@ public final class Uploader {
         public init() {}
     }
 
+    /// The `.waiting` reasons of the rate limit (the display learns the server's pace from them).
+    public static let rateLimitReason = "rate limit", tooManyRequestsReason = "429 from the server"
+
     public enum Event {
         case acknowledged(Batch, UploadSummary)
         case waiting(seconds: Double, reason: String)
@@ -82,7 +85,7 @@ public final class Uploader {
         while true {
             let delay = pacer.delayBeforeNextRequest()
             if delay > 0 {
-                onEvent(.waiting(seconds: delay, reason: "rate limit"))
+                onEvent(.waiting(seconds: delay, reason: Self.rateLimitReason))
                 summary.waitedForRateLimit += delay
                 if !stop.wait(seconds: delay) { return false }
             }
@@ -99,7 +102,7 @@ public final class Uploader {
                 case 429:
                     summary.rateLimited += 1
                     let wait = pacer.delayAfter429(response)
-                    onEvent(.waiting(seconds: wait, reason: "429 from the server"))
+                    onEvent(.waiting(seconds: wait, reason: Self.tooManyRequestsReason))
                     summary.waitedForRateLimit += wait
                     if !stop.wait(seconds: wait) { return false }
                     continue
