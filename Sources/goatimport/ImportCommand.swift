@@ -154,7 +154,7 @@ struct Import: ParsableCommand {
                 for note in k.notes { printError("goatimport: \(note)") }
                 keeper = k
             } catch let error as CheckpointError {
-                throw CleanExit.message("\(error)")
+                throw LockHeld.isLocked(error) ? LockHeld.stepAside(error) : CleanExit.message("\(error)")
             }
         }
         options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
@@ -209,7 +209,7 @@ struct Import: ParsableCommand {
                 return FileFollower(path: live, store: store, options: followerOptions, backlog: backlog)
             }
         } catch let error as CheckpointError {
-            throw CleanExit.message("\(error)")
+            throw LockHeld.isLocked(error) ? LockHeld.stepAside(error) : CleanExit.message("\(error)")
         }
         var options = options
         let stateDir = (store.path as NSString).deletingLastPathComponent

@@ -5,7 +5,7 @@ import Foundation
 /// Only when stderr really is the journal's stream (`$JOURNAL_STREAM` names its device and
 /// inode): a terminal or a file must not get the prefixes.
 enum JournalPriority {
-    static let err = 3, warning = 4, info = 6
+    static let err = 3, warning = 4, notice = 5, info = 6
 
     static let isJournal: Bool = {
         guard let value = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] else { return false }
