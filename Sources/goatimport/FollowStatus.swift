@@ -13,28 +13,28 @@ final class FollowStatus: @unchecked Sendable {
 
     init(lanes: Int) {
         sent = [Int](repeating: 0, count: lanes)
-        waits = [UploadWaits](repeating: UploadWaits(now: FileFollower.monotonicSeconds()), count: lanes)
+        waits = [UploadWaits](repeating: UploadWaits(now: RateLimitPacer.monotonic()), count: lanes)
     }
 
     func startedFollowing() { lock.lock(); logs += 1; lock.unlock() }
 
     func handle(_ event: Uploader.Event, lane: Int) {
-        let now = FileFollower.monotonicSeconds()
+        let now = RateLimitPacer.monotonic()
         lock.lock(); defer { lock.unlock() }
         switch event {
         case .acknowledged(let batch, let summary):
             if summary.sent > sent[lane] && batch.hitCount > 0 { lastHit = time(nil) }
             sent[lane] = summary.sent
             waits[lane].acknowledged()
-        case .waiting(let seconds, let reason):
-            waits[lane].waiting(seconds: seconds, reason: reason, sent: sent[lane], now: now)
-        case .hitRejected:
+        case .waiting(_, let until, let reason):
+            waits[lane].waiting(until: until, reason: reason, sent: sent[lane], now: now)
+        case .hitRejected, .notice:
             break
         }
     }
 
     func content() -> StatusLine.Content {
-        let now = FileFollower.monotonicSeconds()
+        let now = RateLimitPacer.monotonic()
         lock.lock(); defer { lock.unlock() }
         let hits = ImportSummary.group(sent.reduce(0, +))
         var parts = ["following \(logs) log\(logs == 1 ? "" : "s")", "\(hits) hits sent"]

@@ -54,7 +54,7 @@ struct Import: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Hits per request (at most 500, the server's limit).", valueName: "n"))
     var batchSize = 500
 
-    @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) for this many seconds.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) or been rate limited for this many seconds.", valueName: "seconds"))
     var retryFor: Double = 600
 
     @Option(name: .long, help: ArgumentHelp("First wait before a retry; it doubles (with jitter) up to a minute.", valueName: "seconds"))
@@ -104,7 +104,22 @@ struct Import: ParsableCommand {
     }
 
     private func runImport() throws {
-        let inputs = InputOrder.sorted(files)
+        var inputs = InputOrder.sorted(files)
+        if !follow {
+            let distinct = DistinctInputs.of(inputs)
+            for note in distinct.dropped { printError("goatimport: \(note)") }
+            inputs = distinct.paths
+            if !dryRun && !noState {
+                // Nothing tells such a file apart from another yet: it waits for a later run.
+                for path in inputs where distinct.tooShort.contains(path) && ProgressReporter.estimatedSize(path) > 0 {
+                    printError("goatimport: \(path): no complete request line yet: left for a later run")
+                }
+                inputs.removeAll { distinct.tooShort.contains($0) }
+                for path in inputs where StreamInputs.isStream(path) {
+                    printError("goatimport: \(path): a stream: read once, to its end, without a checkpoint (unchecked: a rerun cannot tell what was sent)")
+                }
+            }
+        }
         // (A glob to follow may match nothing yet.)
         do { try Importer.checkReadable(inputs.filter { !follow || !FollowerGroup.isPattern($0) }) } catch {
             throw CleanExit.message("\(error)")
@@ -133,12 +148,17 @@ struct Import: ParsableCommand {
             return
         }
 
+        // A long run of malformed lines stops an upload before its checkpoint passes them.
+        options.stopAfterMalformedInARow = Self.malformedInARowLimit
+
         // One client per site; each is checked before anything is sent.
         let siteURLs = siteMap?.sites ?? [connection.site!]
-        let clients = try siteURLs.map { try connection.makeClient(site: $0) }
-        for client in clients { _ = try ConnectionOptions.preflight(client, needing: .count) }
+        let stop = StopSignal()
+        // One API per site: the uploader goes on with the pacing its /me check learnt.
+        let apis = try siteURLs.map { GoatCounterAPI(client: try connection.makeClient(site: $0), stop: stop) }
+        for api in apis { _ = try ConnectionOptions.preflight(api, needing: .count, retryFor: follow ? nil : retryFor) }
         let stateSites = siteMap?.sites ?? []
-        if follow { return try runFollow(clients: clients, stateSites: stateSites, options: options) }
+        if follow { return try runFollow(apis: apis, stop: stop, stateSites: stateSites, options: options) }
 
         // Checkpoints: resume each file where the server last acknowledged it.
         var keeper: CheckpointKeeper?
@@ -150,7 +170,7 @@ struct Import: ParsableCommand {
                 let k = try CheckpointKeeper(store: store, inputs: inputs, sites: stateSites)
                 options.startPositions = try k.startPositions()
                 options.siteStarts = k.siteStarts
-                options.emitPartialLastLine = false
+                options.liveInputs = Set(inputs.indices.filter { InputOrder.isLive(inputs[$0]) && !StreamInputs.isStream(inputs[$0]) })
                 for note in k.notes { printError("goatimport: \(note)") }
                 keeper = k
             } catch let error as CheckpointError {
@@ -158,15 +178,20 @@ struct Import: ParsableCommand {
             }
         }
         options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
+        let sessions = noState ? nil : options.sessions
+        sessions?.isShared = true
         let importer = try makeImporter(options)
 
-        let stop = StopSignal()
-        let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize), lanes: clients.count)
-        let lanes = UploadLanes(clients: clients, routed: siteMap != nil, batchSize: batchSize,
+        let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize), lanes: apis.count)
+        let lanes = UploadLanes(apis: apis, routed: siteMap != nil, batchSize: batchSize,
                                 noSessions: try noSessions(options), options: uploadOptions(retryFor: retryFor), stop: stop,
                                 onEvent: { lane, event in progress.handle(event, lane: lane, inputs: inputs) },
                                 onAcknowledged: { lane, batch in
-                                    if let last = batch.lastPosition { try keeper?.acknowledged(last, site: lane) }
+                                    guard !batch.covered.isEmpty else { return }
+                                    // Visits first: saved visits may run ahead of the checkpoint (lines
+                                    // read again continue the same visits), never behind it.
+                                    saveSessions(sessions, stateDir)
+                                    try keeper?.acknowledged(batch.covered, site: lane)
                                 })
         let signals = SignalHandlers { signal in
             StatusLine.shared.notifier?.stopping()
@@ -179,14 +204,15 @@ struct Import: ParsableCommand {
         let outcome = UploadPipeline.run(lanes: lanes.lanes, threadName: "goatimport-parse") {
             try importer.run(inputs: inputs, into: lanes.sink)
         }
-        if !noState { try saveSessions(options.sessions, stateDir) }
+        if !noState { saveSessions(options.sessions, stateDir) }
         progress.clearLine()
         try finish(outcome, lanes, stop: stop, inputName: { inputs[$0] })
     }
 
     /// `--follow`: catch up from the checkpoint (rotated files first), then follow the live log
     /// until SIGTERM; retries never give up, checkpoints move with every acknowledgement.
-    private func runFollow(clients: [GoatCounterClient], stateSites: [String], options: Importer.Options) throws {
+    private func runFollow(apis: [GoatCounterAPI], stop: StopSignal, stateSites: [String], options: Importer.Options) throws {
+        let clients = apis.map(\.client)
         let store: CheckpointStore
         let follower: FollowerGroup
         let status = FollowStatus(lanes: clients.count)
@@ -214,6 +240,8 @@ struct Import: ParsableCommand {
         var options = options
         let stateDir = (store.path as NSString).deletingLastPathComponent
         options.sessions = try sessionOptions.makeTracker(stateDir: stateDir, dryRunDir: nil)
+        let sessions = options.sessions
+        sessions?.isShared = true
         if !stateSites.isEmpty {
             // Each site skips what it acknowledged before, in a file resumed from its checkpoint
             // (the follower resumes at the least advanced site; a file read again from its start
@@ -224,19 +252,20 @@ struct Import: ParsableCommand {
             }
         }
         let importer = try makeImporter(options)
-        let stop = StopSignal()
         let names = NameTable()
         importer.onNewInput = { index, path in names.set(index, path) }
         let lastLog = LockedDate()
         let lanes = UploadLanes(
-            clients: clients, routed: !stateSites.isEmpty, batchSize: batchSize, noSessions: try noSessions(options),
+            apis: apis, routed: !stateSites.isEmpty, batchSize: batchSize, noSessions: try noSessions(options),
             options: uploadOptions(retryFor: nil), stop: stop,
             onEvent: { lane, event in
                 status.handle(event, lane: lane)
                 switch event {
                 case .hitRejected(let input, let line, let message):
                     printError("goatimport: \(names.get(input)):\(line): the server rejected the hit: \(message)")
-                case .waiting(let seconds, let reason) where seconds >= 5 && logProgress:
+                case .notice(let message):
+                    printError("goatimport: \(message)")
+                case .waiting(let seconds, _, let reason) where seconds >= 5 && logProgress:
                     printError(String(format: "goatimport: %@: waiting %.0f s (%@)", clients[lane].site.absoluteString, seconds, reason))
                 case .acknowledged(_, let summary) where logProgress && lastLog.olderThan(60):
                     printError("goatimport: \(summary.sent) hits sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")
@@ -244,8 +273,11 @@ struct Import: ParsableCommand {
                 }
             },
             onAcknowledged: { lane, batch in
-                guard let checkpoint = batch.checkpoint else { return }
-                if stateSites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: stateSites[lane], of: stateSites) }
+                guard !batch.checkpoints.isEmpty else { return }
+                saveSessions(sessions, stateDir)   // visits first: never behind the checkpoint
+                for checkpoint in batch.checkpoints {
+                    if stateSites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: stateSites[lane], of: stateSites) }
+                }
                 try store.save()
             })
         let signals = SignalHandlers { signal in
@@ -256,6 +288,9 @@ struct Import: ParsableCommand {
             lanes.cancelAll()
         }
         defer { signals.cancel() }
+        // Where `--from end` starts (and the rotated files it skips) is saved now: a restart
+        // before the first acknowledgement resumes there instead of jumping to the end again.
+        do { try store.save() } catch let error as CheckpointError { throw CleanExit.message("\(error)") }
         // Checked, locked and watching: from here on systemd counts the service as started.
         StatusLine.shared.notifier?.ready()
         StatusLine.shared.start(status.content)
@@ -265,9 +300,12 @@ struct Import: ParsableCommand {
             try importer.follow(follower, into: lanes.sink, stop: stop)
         }
         StatusLine.shared.stop()
-        try saveSessions(options.sessions, stateDir)
+        saveSessions(options.sessions, stateDir)
         try finish(outcome, lanes, stop: stop, inputName: names.get)
     }
+
+    /// Malformed lines in a row that mean the format stopped matching (scattered ones are skipped).
+    static let malformedInARowLimit = 100
 
     private func makeImporter(_ options: Importer.Options) throws -> Importer {
         try formatErrorsClean { try Importer(options: options) }
@@ -308,8 +346,9 @@ struct Import: ParsableCommand {
         if !summary.inputErrors.isEmpty { throw ExitCode(1) }
     }
 
-    /// Open visits go with the state, so the next run continues them.
-    private func saveSessions(_ tracker: SessionTracker?, _ stateDir: String) throws {
+    /// Open visits go with the state (at every acknowledgement and at the end), so the next
+    /// run continues them, also after a crash.
+    private func saveSessions(_ tracker: SessionTracker?, _ stateDir: String) {
         guard let tracker else { return }
         do { try tracker.save(to: stateDir + "/sessions.json") } catch {
             printError("goatimport: warning: could not save open visits: \(error)")

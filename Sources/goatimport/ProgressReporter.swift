@@ -15,7 +15,7 @@ final class ProgressReporter: @unchecked Sendable {
     private var laneWaits: [UploadWaits]
     private let totalBytes: Int64
     private let inputSizes: [Int64]
-    private let started = FileFollower.monotonicSeconds()
+    private let started = RateLimitPacer.monotonic()
     private var lastLog: Double
     private let interval: TimeInterval
     private var doneBytesBeforeInput: [Int64]
@@ -32,7 +32,7 @@ final class ProgressReporter: @unchecked Sendable {
         doneBytesBeforeInput = sizes.map { size in defer { running += size }; return running }
         self.interval = interval
         lastLog = started
-        line.start { [weak self] in self?.content(now: FileFollower.monotonicSeconds()) ?? (nil, "", "") }
+        line.start { [weak self] in self?.content(now: RateLimitPacer.monotonic()) ?? (nil, "", "") }
     }
 
     /// An input's size for progress: a gzip file's trailer holds its uncompressed size (mod 4 GiB).
@@ -50,7 +50,7 @@ final class ProgressReporter: @unchecked Sendable {
     }
 
     func handle(_ event: Uploader.Event, lane: Int = 0, inputs: [String]) {
-        let now = FileFollower.monotonicSeconds()
+        let now = RateLimitPacer.monotonic()
         switch event {
         case .acknowledged(let batch, let summary):
             lock.lock()
@@ -63,15 +63,17 @@ final class ProgressReporter: @unchecked Sendable {
             if logNow { lastLog = now }
             lock.unlock()
             if logNow { printError("goatimport: " + content(now: now).text) }
-        case .waiting(let seconds, let reason):
+        case .waiting(let seconds, let until, let reason):
             lock.lock()
-            laneWaits[lane].waiting(seconds: seconds, reason: reason, sent: laneSummaries[lane].sent, now: now)
+            laneWaits[lane].waiting(until: until, reason: reason, sent: laneSummaries[lane].sent, now: now)
             lock.unlock()
             if line.isTerminal {
                 line.refresh()
             } else if seconds >= 2 {
                 printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason))
             }
+        case .notice(let message):
+            printError("goatimport: \(message)")
         case .hitRejected(let input, let line, let message):
             printError("goatimport: \(inputs[input]):\(line): the server rejected the hit: \(message)")
         }

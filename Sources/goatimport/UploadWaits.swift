@@ -13,13 +13,16 @@ struct UploadWaits {
 
     init(now: Double) { windowStart = now }
 
-    mutating func waiting(seconds: Double, reason: String, sent: Int, now: Double) {
-        until = now + seconds
+    /// A wait until `until` (on `RateLimitPacer.monotonic()`, as `now`).
+    mutating func waiting(until: Double, reason: String, sent: Int, now: Double) {
+        self.until = until
         self.reason = reason
-        guard reason == Uploader.rateLimitReason || reason == Uploader.tooManyRequestsReason else { return }
-        let window = now + seconds - windowStart
+        // The uploader's rate-limit waits ("api-count rate limit", "429 from the server (…)"),
+        // not the pauses before a resend.
+        guard reason.hasSuffix("rate limit") || reason.hasPrefix("429") else { return }
+        let window = until - windowStart
         if window > 0 && sent > windowStartSent { allowedRate = Double(sent - windowStartSent) / window }
-        windowStart = now + seconds
+        windowStart = until
         windowStartSent = sent
     }
 

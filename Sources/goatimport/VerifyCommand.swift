@@ -57,7 +57,7 @@ struct Verify: ParsableCommand {
         let options = try parsing.importerOptions(filters: filters, inputs: inputs)
 
         let client = try connection.makeClient()
-        let me = try ConnectionOptions.preflight(client, needing: nil)
+        let me = try ConnectionOptions.preflight(GoatCounterAPI(client: client), needing: nil)
         guard me.token.permissionSet.contains(.export) else {
             let have = me.token.permissionSet.words
             throw CleanExit.message("\(client.site.absoluteString): the API key cannot export (it may: \(have.isEmpty ? "nothing" : have.joined(separator: ", "))); verify needs a key with the \"Export\" permission")
