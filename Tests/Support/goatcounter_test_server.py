@@ -2,7 +2,7 @@
 """A stand-in for GoatCounter's HTTP API, for goatimport's tests.
 
 It answers like a real GoatCounter server does (status codes, JSON error bodies,
-headers, rate limits), in two styles: "v2.7" (the 2.7 release / development head)
+headers, rate limits), in two styles: "v2.7" (the 2.7.0 release, checked against the real binary)
 and "v2.4.1" (an older release that was probed). The contract it follows is
 ../shared/goatcounter-api.md; Tests/Support/README.md documents this server's
 interface, its test-control API under /_test/, and every place where it had to
@@ -98,6 +98,9 @@ MSG_EXPORT_GONE = "exports are kept for 24 hours; this export file has been dele
 RESP_OK = '{"status":"ok"}'
 
 CT_JSON = "application/json; charset=utf-8"
+# Site setting `collect` bit "Individual pageviews": without it a 2.7 server keeps no hits rows
+# and its exports are empty (an empty gzip, not even the header line).
+COLLECT_INDIVIDUAL = 256
 CT_TEXT = "text/plain; charset=utf-8"
 CT_HTML = "text/html; charset=utf-8"
 NGINX_413 = ("<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
@@ -782,7 +785,9 @@ def default_site_settings():
         "data_retention": 0,
         "campaigns": ["utm_campaign", "utm_source", "ref"],
         "ignore_ips": [],
-        "collect": 62,
+        # 190 is the real default; 256 ("Individual pageviews") is added so that v2.7-style
+        # exports have rows, as they do on a real 2.7.0 only with that bit (PATCH to clear it).
+        "collect": 190 | COLLECT_INDIVIDUAL,
         "collect_regions": ["US", "RU", "CH"],
     }
 
@@ -1305,7 +1310,7 @@ class Api:
             body = go_json_indent(obj)
         else:
             body = go_json(obj)
-        ct = CT_TEXT if self.style == STYLE_V241 else CT_JSON
+        ct = CT_TEXT  # both releases; only the development head sends JSON
         return Resp(status, body, ct, ctx.rl_headers if ctx else None)
 
     def errpage(self, ctx, status, msg=None, errors=None, extra_headers=None) -> Resp:
@@ -1318,7 +1323,7 @@ class Api:
             text = msg or ""
         if req_ct.startswith("application/json"):
             obj = {"errors": errors} if errors is not None else {"error": msg}
-            ct = CT_TEXT if self.style == STYLE_V241 else CT_JSON
+            ct = CT_TEXT  # both releases; only the development head sends JSON
             return Resp(status, go_json(obj), ct, headers)
         if req_ct.startswith("text/plain"):
             return Resp(status, f"Error {status}: {text}", CT_TEXT, headers)
@@ -1354,6 +1359,8 @@ class Api:
             if token is None:
                 return self.errpage(ctx, 401, MSG_UNKNOWN_TOKEN, extra_headers=www)
             if not token.allows_site(st, ctx.site):
+                if self.style == STYLE_V241:  # it looks keys up within the site
+                    return self.errpage(ctx, 401, MSG_UNKNOWN_TOKEN, extra_headers=www)
                 return self.errpage(ctx, 403, MSG_NO_SITE_ACCESS)
         ctx.token = token
         if require and not (token.perms & require):
@@ -1457,7 +1464,7 @@ class Api:
                 return Resp(status, str(fault["body"]), fault.get("content_type") or CT_TEXT, headers)
             default = MSG_TIMEOUT if status == 504 else (HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "error")
             msg = fault.get("error", default)
-            ct = CT_TEXT if self.style == STYLE_V241 else CT_JSON
+            ct = CT_TEXT  # both releases; only the development head sends JSON
             return Resp(status, go_json({"error": msg}), fault.get("content_type") or ct, headers)
         return self.errpage(ctx, 500, f"test server: unknown fault kind {kind!r}")
 
@@ -1650,7 +1657,10 @@ class Api:
             header = ["2Path", "Title", "Event", "UserAgent", "Browser", "System", "Session", "Bot",
                       "Referrer", "Referrer scheme", "Screen size", "Location", "FirstVisit", "Date"]
             buf = io.StringIO()
-            buf.write(go_csv_line(header))
+            if st.style == STYLE_V27 and not int(exp.site.settings.get("collect", 0)) & COLLECT_INDIVIDUAL:
+                rows = []
+            else:
+                buf.write(go_csv_line(header))
             for h in rows:
                 buf.write(go_csv_line(h["_export"]))
             data = gzip.compress(buf.getvalue().encode("utf-8"), mtime=0)
@@ -1972,7 +1982,8 @@ class Handler(BaseHTTPRequestHandler):
             target = "/" + ctx.path.strip("/")
             if ctx.query:
                 target += "?" + ctx.query
-            loc = f"//{ctx.raw_host}{target}"
+            # 2.4.1's chi redirects to the host and path; 2.7.0's to the last segment alone.
+            loc = f"//{ctx.raw_host}{target}" if style == STYLE_V241 else target.rsplit("/", 1)[-1]
             if method in ("GET", "HEAD"):
                 return Resp(301, f'<a href="{html.escape(loc)}">Moved Permanently</a>.\n\n', CT_HTML,
                             [("Location", loc)]), key_unmatched

@@ -76,9 +76,11 @@ public enum ExportCSV {
         return records.dropFirst().compactMap { r in
             if r.count == 1 && r[0].isEmpty { return nil }   // a blank line
             func at(_ i: Int?) -> String { guard let i, i < r.count else { return "" }; return r[i] }
-            return ExportRow(path: at(path), title: at(title), event: at(event) == "true", userAgent: at(ua),
+            // Real servers write booleans as 1 and 0 (2.7.0) or true and false.
+            func flag(_ i: Int?) -> Bool { ["1", "true"].contains(at(i)) }
+            return ExportRow(path: at(path), title: at(title), event: flag(event), userAgent: at(ua),
                              session: at(session), bot: Int(at(bot)) ?? 0, referrer: at(ref),
-                             firstVisit: at(first) == "true", date: at(date))
+                             firstVisit: flag(first), date: at(date))
         }
     }
 }
