@@ -76,6 +76,9 @@ struct Check: ParsableCommand {
         let rate = total > 0 ? Double(matched) * 100 / Double(total) : 0
         print(String(format: "format %@: %d of %d lines match (%.1f%%)", format.name, matched, total, rate)
               + (directives > 0 ? "; \(directives) directive lines (#…) skipped" : ""))
+        if !PCRE2Regex.jitAvailable {
+            print("PCRE2 JIT unavailable (writable and executable memory is refused, e.g. MemoryDenyWriteExecute=yes): patterns match on the interpreter")
+        }
         if total > 0 && matched == 0 { throw ExitCode(1) }
     }
 }

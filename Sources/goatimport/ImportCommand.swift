@@ -104,7 +104,7 @@ struct Import: ParsableCommand {
 
     func run() throws {
         do { try runImport() } catch CleanExit.message(let message) {
-            printError("goatimport: \(message)")
+            printError("goatimport: \(message)", priority: JournalPriority.err)
             throw ExitCode(1)
         }
     }
@@ -184,7 +184,7 @@ struct Import: ParsableCommand {
                 for note in k.notes { printError("goatimport: \(note)") }
                 keeper = k
             } catch let error as CheckpointError {
-                throw CleanExit.message("\(error)")
+                throw LockHeld.isLocked(error) ? LockHeld.stepAside(error) : CleanExit.message("\(error)")
             }
         }
         options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir)
@@ -204,7 +204,8 @@ struct Import: ParsableCommand {
                                     try keeper?.acknowledged(batch.covered, site: lane)
                                 })
         let signals = SignalHandlers { signal in
-            printError("\ngoatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
+            StatusLine.shared.notifier?.stopping()
+            printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
             stop.stop()
             lanes.cancelAll()
         }
@@ -224,6 +225,9 @@ struct Import: ParsableCommand {
         let clients = apis.map(\.client)
         let store: CheckpointStore
         let follower: FollowerGroup
+        let status = FollowStatus(lanes: clients.count)
+        // On a terminal the status line shows waits and totals; elsewhere they are log lines.
+        let logProgress = !StatusLine.shared.isTerminal
         do {
             store = try CheckpointStore(path: state ?? CheckpointStore.defaultPath())
             try store.lock()
@@ -237,10 +241,11 @@ struct Import: ParsableCommand {
                 followerOptions.maxLineLength = maxLineLength
                 let backlog = try CatchUp.plan(livePath: live, store: store, from: followerOptions.from)
                 if isNew { printError("goatimport: following \(live) (new)") }
+                status.startedFollowing()
                 return FileFollower(path: live, store: store, options: followerOptions, backlog: backlog)
             }
         } catch let error as CheckpointError {
-            throw CleanExit.message("\(error)")
+            throw LockHeld.isLocked(error) ? LockHeld.stepAside(error) : CleanExit.message("\(error)")
         }
         if options.container != .none {
             throw CleanExit.message("--follow does not read \(options.container.rawValue) logs yet: run goatimport from a timer instead (each run sends only what is new)")
@@ -267,14 +272,15 @@ struct Import: ParsableCommand {
             apis: apis, routed: !stateSites.isEmpty, batchSize: batchSize, noSessions: try noSessions(options),
             options: uploadOptions(retryFor: nil), stop: stop,
             onEvent: { lane, event in
+                status.handle(event, lane: lane)
                 switch event {
                 case .hitRejected(let input, let line, let message):
                     printError("goatimport: \(names.get(input)):\(line): the server rejected the hit: \(message)")
                 case .notice(let message):
                     printError("goatimport: \(message)")
-                case .waiting(let seconds, _, let reason) where seconds >= 5:
+                case .waiting(let seconds, _, let reason) where seconds >= 5 && logProgress:
                     printError(String(format: "goatimport: %@: waiting %.0f s (%@)", clients[lane].site.absoluteString, seconds, reason))
-                case .acknowledged(_, let summary) where lastLog.olderThan(60):
+                case .acknowledged(_, let summary) where logProgress && lastLog.olderThan(60):
                     printError("goatimport: \(summary.sent) hits sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")
                 default: break
                 }
@@ -288,6 +294,7 @@ struct Import: ParsableCommand {
                 try store.save()
             })
         let signals = SignalHandlers { signal in
+            StatusLine.shared.notifier?.stopping()
             printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
             stop.stop()
             follower.stop()
@@ -297,11 +304,15 @@ struct Import: ParsableCommand {
         // Where `--from end` starts (and the rotated files it skips) is saved now: a restart
         // before the first acknowledgement resumes there instead of jumping to the end again.
         do { try store.save() } catch let error as CheckpointError { throw CleanExit.message("\(error)") }
+        // Checked, locked and watching: from here on systemd counts the service as started.
+        StatusLine.shared.notifier?.ready()
+        StatusLine.shared.start(status.content)
 
         let outcome = UploadPipeline.run(lanes: lanes.lanes, threadName: "goatimport-follow",
                                          uploaderDone: { stop.stop(); follower.stop() }) {
             try importer.follow(follower, into: lanes.sink, stop: stop)
         }
+        StatusLine.shared.stop()
         saveSessions(options.sessions, stateDir)
         try finish(outcome, lanes, stop: stop, inputName: names.get)
     }

@@ -101,7 +101,8 @@ struct ParsingOptions: ParsableArguments {
     }
 }
 
-/// Prints one line to stderr.
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+/// Prints one line to stderr (with its syslog priority under systemd), above the status line.
+/// `priority`: when the words do not say it (a message that ends the run is an error).
+func printError(_ message: String, priority: Int? = nil) {
+    StatusLine.shared.printAbove(JournalPriority.mark(message, priority: priority) + "\n")
 }
