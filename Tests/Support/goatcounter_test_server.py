@@ -779,7 +779,9 @@ def default_site_settings():
         "data_retention": 0,
         "campaigns": ["utm_campaign", "utm_source", "ref"],
         "ignore_ips": [],
-        "collect": 62,
+        # 62 plus 256 ("Individual pageviews", off on a real 2.7 by default): exports have rows
+        # unless a test turns it off.
+        "collect": 318,
         "collect_regions": ["US", "RU", "CH"],
     }
 
@@ -1174,22 +1176,37 @@ def clean_path(path: str, event: bool) -> str:
     return base + ("?" + q if q else "")
 
 
-def ref_info(ref: str, query: str):
-    """(ref, scheme) as stored: campaign refs from the query win."""
+# GoatCounter's referrer groups (ref.go): hosts filed under a generated name (scheme g).
+REF_GROUPS = {
+    "news.ycombinator.com": "Hacker News", "hn.algolia.com": "Hacker News", "mail.google.com": "Email",
+    "feedly.com": "RSS", "org.telegram.messenger": "Telegram Messenger", "com.Slack": "Slack Chat",
+}
+
+
+def ref_info(ref: str, query: str, event: bool = False):
+    """(ref, scheme) as a real server stores them (the fixture Tests/Fixtures/goatcounter-export):
+    a campaign from the query wins, except for events; http(s) referrers keep host and path (h);
+    known sites get a name (g); other schemes keep what follows `scheme://` (o)."""
     q = query[1:] if query.startswith("?") else query
-    if q:
+    if q and not event:
         params = dict(urllib.parse.parse_qsl(q, keep_blank_values=True))
         for k in ("utm_source", "ref", "src", "source"):
             if params.get(k):
                 return params[k], "c"
     if not ref:
         return "", ""
-    if "://" in ref:
-        u = urllib.parse.urlsplit(ref)
-        if u.scheme in ("http", "https"):
-            return (u.netloc + u.path).rstrip("/") or u.netloc, "h"
-        return ref, "g"
-    return ref, "o"
+    u = urllib.parse.urlsplit(ref if "://" in ref else "//" + ref)
+    host = u.netloc
+    if host.startswith("www.google."):
+        return "Google", "g"
+    if host in REF_GROUPS:
+        return REF_GROUPS[host], "g"
+    if host == "t.co" and len(u.path) > 1:
+        return "twitter.com/search?q=" + urllib.parse.quote("https://t.co" + u.path, safe=""), "h"
+    stored = (host + u.path).rstrip("/") or host
+    if u.query:
+        stored += "?" + u.query
+    return stored, ("h" if u.scheme in ("http", "https", "") else "o")
 
 
 def ref_host(ref: str) -> str:
@@ -1601,14 +1618,17 @@ class Api:
         st.next_hit_id += 1
         entry["session_id"] = sid
         entry["first_visit"] = first
-        ref, ref_scheme = ref_info(hit.get("ref", ""), hit.get("query", ""))
+        ref, ref_scheme = ref_info(hit.get("ref", ""), hit.get("query", ""), event)
         browser, system = parse_ua(ua)
         size = hit.get("size") or []
+        # As a real export writes them: 1/0 for booleans, the country of a region
+        # (JP-13 is stored as JP), and from 2.7 on no user agent (browser and system stay).
         entry["_export"] = [
-            clean_path(path, event), hit.get("title", ""), "true" if event else "false", ua,
+            clean_path(path, event), hit.get("title", ""), "1" if event else "0",
+            "" if self.style == STYLE_V27 else ua,
             browser, system, sid, "0", ref, ref_scheme,
             ",".join(go_float(x) for x in size if x is not None),
-            hit.get("location", ""), "true" if first else "false", go_time_rfc3339(created),
+            hit.get("location", "").split("-")[0], "1" if first else "0", go_time_rfc3339(created),
         ]
         st.hits.append(entry)
         site.received_data = True
@@ -1642,7 +1662,12 @@ class Api:
             header = ["2Path", "Title", "Event", "UserAgent", "Browser", "System", "Session", "Bot",
                       "Referrer", "Referrer scheme", "Screen size", "Location", "FirstVisit", "Date"]
             buf = io.StringIO()
-            buf.write(go_csv_line(header))
+            # A 2.7 site that does not store individual pageviews (collect bit 256) exports an
+            # empty file: no header line either.
+            if st.style == STYLE_V27 and not (exp.site.settings.get("collect", 0) & 256):
+                rows = []
+            else:
+                buf.write(go_csv_line(header))
             for h in rows:
                 buf.write(go_csv_line(h["_export"]))
             data = gzip.compress(buf.getvalue().encode("utf-8"), mtime=0)

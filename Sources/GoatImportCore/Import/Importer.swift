@@ -44,6 +44,8 @@ public final class Importer {
     public let router: SiteRouter?
     private var siteStarts: [Int: [Int64]]
     private var siteHits: [Int] = []
+    /// Set for `goatcounter-csv`: its records take their own path to the sink.
+    private let exportRows: ExportRows?
 
     public init(options: Options) throws {
         self.options = options
@@ -55,6 +57,7 @@ public final class Importer {
         router = options.siteMap.map(SiteRouter.init)
         siteStarts = options.siteStarts
         siteHits = [Int](repeating: 0, count: options.siteMap?.sites.count ?? 0)
+        exportRows = options.format.isGoatCounterCSV ? ExportRows() : nil
         if router != nil, try !options.format.fields().contains(.host) {
             throw FormatError.unsupported("--site-map routes by host, and the format \(options.format.name) has no host field (use combined-vhost, caddy, or a format with $host / %v)")
         }
@@ -91,8 +94,15 @@ public final class Importer {
                                         maxLineLength: options.maxLineLength, emitPartialLineAtEOF: options.emitPartialLastLine,
                                         startOffset: start.offset, startLine: start.line)
                 do {
-                    try consume(reader, input: index, name: path, into: sink, summary: &summary)
+                    if let exportRows {
+                        try consumeExport(reader, rows: exportRows, input: index, name: path, into: sink, summary: &summary)
+                    } else {
+                        try consume(reader, input: index, name: path, into: sink, summary: &summary)
+                    }
                 } catch let error as GzipError {
+                    summary.inputErrors.append(error.description)
+                    options.onInputError?(error.description)
+                } catch let error as ExportHeaderError {
                     summary.inputErrors.append(error.description)
                     options.onInputError?(error.description)
                 }
