@@ -5,7 +5,7 @@ import Foundation
 enum APIKey {
     static let environmentVariable = "GOATCOUNTER_API_KEY"
 
-    static func load(file: String?) throws -> String {
+    static func load(file: String?, environment variable: String = environmentVariable) throws -> String {
         if let file {
             var st = stat()
             guard stat(file, &st) == 0 else {
@@ -21,10 +21,10 @@ enum APIKey {
             guard !key.isEmpty else { throw ValidationError("--api-key-file \(file): the file is empty") }
             return key
         }
-        if let key = ProcessInfo.processInfo.environment[environmentVariable]?.trimmingCharacters(in: .whitespacesAndNewlines),
+        if let key = ProcessInfo.processInfo.environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines),
            !key.isEmpty {
             return key
         }
-        throw ValidationError("no API key: set \(environmentVariable) or pass --api-key-file PATH (a file with the key, mode 0600)")
+        throw ValidationError("no API key: set \(variable) or pass --api-key-file PATH (a file with the key, mode 0600)")
     }
 }

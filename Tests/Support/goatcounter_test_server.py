@@ -1049,6 +1049,7 @@ class State:
             self.next_hit_id = 1
             self.count_seq = 0
             self.sessions = {}
+            self.session_paths = {}
             self.next_session = 1
             self.faults = []
             self.exports = {}
@@ -1608,12 +1609,15 @@ class Api:
         if skey is not None:
             prev = st.sessions.get(skey)
             if prev and mono - prev[0] < SESSION_WINDOW:
-                first = False
                 sid = prev[1]
             else:
                 sid = "%032x" % st.next_session
                 st.next_session += 1
             st.sessions[skey] = (mono, sid)
+            # FirstVisit is per path: the visit's first hit on this path (as the real export shows).
+            seen = st.session_paths.setdefault(sid, set())
+            first = path not in seen
+            seen.add(path)
         entry["hit_id"] = st.next_hit_id
         st.next_hit_id += 1
         entry["session_id"] = sid
@@ -2152,7 +2156,7 @@ class Handler(BaseHTTPRequestHandler):
     def apply_config(self, data):
         st = self.server.state
         known = {"style", "ratelimits", "tokens", "sites", "ignore_ips", "export_delay",
-                 "single_site_fallback", "verbose"}
+                 "single_site_fallback", "verbose", "collect"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
@@ -2195,6 +2199,9 @@ class Handler(BaseHTTPRequestHandler):
                     site.settings["ignore_ips"] = list(ips)
             if "export_delay" in data:
                 st.export_delay = float(data["export_delay"])
+            if "collect" in data:   # every site's `collect` setting (bit 256: individual pageviews)
+                for site in st.sites:
+                    site.settings["collect"] = int(data["collect"])
             if "single_site_fallback" in data:
                 st.single_site_fallback = bool(data["single_site_fallback"])
             if "verbose" in data:

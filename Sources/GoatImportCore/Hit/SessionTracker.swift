@@ -64,7 +64,10 @@ public final class SessionTracker {
     }
 
     /// Visits quiet for longer than the gap (in log time) are closed and forgotten.
-    public func prune() { visits.rebuild(dropIdleBefore: newest - gap, capacity: visits.capacity) }
+    public func prune() {
+        guard newest != Int.min else { return }   // no hit with a time yet (an export's rows carry their own sessions)
+        visits.rebuild(dropIdleBefore: newest - gap, capacity: visits.capacity)
+    }
 
     public var openVisits: Int { visits.count }
 
