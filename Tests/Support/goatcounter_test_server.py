@@ -2,7 +2,7 @@
 """A stand-in for GoatCounter's HTTP API, for goatimport's tests.
 
 It answers like a real GoatCounter server does (status codes, JSON error bodies,
-headers, rate limits), in two styles: "v2.7" (the 2.7 release / development head)
+headers, rate limits), in two styles: "v2.7" (the 2.7.0 release, checked against the real binary)
 and "v2.4.1" (an older release that was probed). The contract it follows is
 /work/shared/goatcounter-api.md; Tests/Support/README.md documents this server's
 interface, its test-control API under /_test/, and every place where it had to
@@ -98,6 +98,9 @@ MSG_EXPORT_GONE = "exports are kept for 24 hours; this export file has been dele
 RESP_OK = '{"status":"ok"}'
 
 CT_JSON = "application/json; charset=utf-8"
+# Site setting `collect` bit "Individual pageviews": without it a 2.7 server keeps no hits rows
+# and its exports are empty (an empty gzip, not even the header line).
+COLLECT_INDIVIDUAL = 256
 CT_TEXT = "text/plain; charset=utf-8"
 CT_HTML = "text/html; charset=utf-8"
 
@@ -581,7 +584,7 @@ STRUCTS = {
     }),
     "APICountRequestHit": ("handlers", {
         "path": "string", "title": "string", "event": "zbool", "ref": "string",
-        "size": ("slice", "float64", "goatcounter.Floats"), "query": "string", "bot": "int",
+        "size": "floats", "query": "string", "bot": "int",
         "user_agent": "string", "location": "string", "ip": "string", "created_at": "time",
         "session": "string",
     }),
@@ -647,6 +650,19 @@ class GoDecoder:
         return out
 
     def _value(self, v, spec, struct, path):
+        if spec == "floats":
+            # goatcounter.Floats reads a string of comma-separated numbers ("1440,900,2", as
+            # count.js sends it); a JSON array is refused (seen on real 2.4.1 and 2.7.0).
+            if v is None:
+                return None
+            if not isinstance(v, str):
+                self._type_error(json_kind(v), struct, path, "goatcounter.Floats")
+                return _SKIP
+            try:
+                return [float(x) for x in v.split(",") if x.strip() != ""]
+            except ValueError:
+                self._type_error("string", struct, path, "goatcounter.Floats")
+                return _SKIP
         if isinstance(spec, tuple):
             if spec[0] == "slice":
                 if not isinstance(v, list) or isinstance(v, Obj):
@@ -779,9 +795,9 @@ def default_site_settings():
         "data_retention": 0,
         "campaigns": ["utm_campaign", "utm_source", "ref"],
         "ignore_ips": [],
-        # 62 plus 256 ("Individual pageviews", off on a real 2.7 by default): exports have rows
-        # unless a test turns it off.
-        "collect": 318,
+        # 190 is the real default; 256 ("Individual pageviews") is added so that v2.7-style
+        # exports have rows, as they do on a real 2.7.0 only with that bit (PATCH to clear it).
+        "collect": 190 | COLLECT_INDIVIDUAL,
         "collect_regions": ["US", "RU", "CH"],
     }
 
@@ -1320,7 +1336,7 @@ class Api:
             body = go_json_indent(obj)
         else:
             body = go_json(obj)
-        ct = CT_TEXT if self.style == STYLE_V241 else CT_JSON
+        ct = CT_TEXT  # both releases; only the development head sends JSON
         return Resp(status, body, ct, ctx.rl_headers if ctx else None)
 
     def errpage(self, ctx, status, msg=None, errors=None, extra_headers=None) -> Resp:
@@ -1333,7 +1349,7 @@ class Api:
             text = msg or ""
         if req_ct.startswith("application/json"):
             obj = {"errors": errors} if errors is not None else {"error": msg}
-            ct = CT_TEXT if self.style == STYLE_V241 else CT_JSON
+            ct = CT_TEXT  # both releases; only the development head sends JSON
             return Resp(status, go_json(obj), ct, headers)
         if req_ct.startswith("text/plain"):
             return Resp(status, f"Error {status}: {text}", CT_TEXT, headers)
@@ -1369,6 +1385,8 @@ class Api:
             if token is None:
                 return self.errpage(ctx, 401, MSG_UNKNOWN_TOKEN, extra_headers=www)
             if not token.allows_site(st, ctx.site):
+                if self.style == STYLE_V241:  # it looks keys up within the site
+                    return self.errpage(ctx, 401, MSG_UNKNOWN_TOKEN, extra_headers=www)
                 return self.errpage(ctx, 403, MSG_NO_SITE_ACCESS)
         ctx.token = token
         if require and not (token.perms & require):
@@ -1467,7 +1485,7 @@ class Api:
                 return Resp(status, str(fault["body"]), fault.get("content_type") or CT_TEXT, headers)
             default = MSG_TIMEOUT if status == 504 else (HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "error")
             msg = fault.get("error", default)
-            ct = CT_TEXT if self.style == STYLE_V241 else CT_JSON
+            ct = CT_TEXT  # both releases; only the development head sends JSON
             return Resp(status, go_json({"error": msg}), fault.get("content_type") or ct, headers)
         return self.errpage(ctx, 500, f"test server: unknown fault kind {kind!r}")
 
@@ -1666,9 +1684,7 @@ class Api:
             header = ["2Path", "Title", "Event", "UserAgent", "Browser", "System", "Session", "Bot",
                       "Referrer", "Referrer scheme", "Screen size", "Location", "FirstVisit", "Date"]
             buf = io.StringIO()
-            # A 2.7 site that does not store individual pageviews (collect bit 256) exports an
-            # empty file: no header line either.
-            if st.style == STYLE_V27 and not (exp.site.settings.get("collect", 0) & 256):
+            if st.style == STYLE_V27 and not int(exp.site.settings.get("collect", 0)) & COLLECT_INDIVIDUAL:
                 rows = []
             else:
                 buf.write(go_csv_line(header))
@@ -1993,7 +2009,8 @@ class Handler(BaseHTTPRequestHandler):
             target = "/" + ctx.path.strip("/")
             if ctx.query:
                 target += "?" + ctx.query
-            loc = f"//{ctx.raw_host}{target}"
+            # 2.4.1's chi redirects to the host and path; 2.7.0's to the last segment alone.
+            loc = f"//{ctx.raw_host}{target}" if style == STYLE_V241 else target.rsplit("/", 1)[-1]
             if method in ("GET", "HEAD"):
                 return Resp(301, f'<a href="{html.escape(loc)}">Moved Permanently</a>.\n\n', CT_HTML,
                             [("Location", loc)]), key_unmatched

@@ -66,7 +66,7 @@ E_FUT='created_at: in the future.'
 # --- v2.7 style ---------------------------------------------------------------------------
 count "{\"hits\":[$H]}"
 expect "valid batch" 202 '{"status":"ok"}' X-Rate-Limit-Limit=5 X-Rate-Limit-Remaining=4 \
-    X-Rate-Limit-Reset=2 "Content-Type=application/json; charset=utf-8" '!Retry-After'
+    X-Rate-Limit-Reset=2 "Content-Type=text/plain; charset=utf-8" '!Retry-After'
 count "$(hits 500)";  expect "500 hits" 202 '{"status":"ok"}'
 count "$(hits 501)";  expect "501 hits" 400 '{"error":"maximum amount of pageviews in one batch is 500"}'
 count '{"hits":[]}';  expect "no hits" 400 '{"error":"no hits"}'
@@ -115,9 +115,27 @@ expect "Basic auth" 202 '{"status":"ok"}'
 req GET /api/v0/count -H 'Content-Type: application/json'
 expect "GET count (v2.7)" 405 '{"error":"Method Not Allowed"}'
 req POST /api/v0/count/ -H 'Content-Type: application/json' --data-binary '{}'
-expect "trailing slash" 301 '' "Location=//127.0.0.1:$port/api/v0/count"
+expect "trailing slash" 301 '' "Location=count"
 req GET /api/v0/me -H 'Content-Type: application/json' -H 'Authorization: Bearer test-key' -H 'Host: nosuch.example.com'
 expect "unknown site" 400 '{"error":"no site at this domain (\"nosuch.example.com\")"}'
+
+# The default keys, and one of site 2 (there is none: it reaches no site).
+TOKENS_WITH_OTHER_SITE='{"tokens":["test-key:count,export,site-read,stats","admin-key:count,export,site-read,site-create,site-update,stats","nocount-key:site-read,stats","other-key:count:2"]}'
+# A key of another site: 403 on 2.7 (401 unknown token on 2.4.1, below).
+config "$TOKENS_WITH_OTHER_SITE"
+req POST /api/v0/count -H 'Content-Type: application/json' -H 'Authorization: Bearer other-key' --data-binary "{\"hits\":[$H]}"
+expect "key of another site" 403 '{"error":"this token does not have access to this site"}'
+
+# Exports are empty (not even the header) without "Individual pageviews" (collect bit 256).
+reset
+count "{\"hits\":[$H]}"
+req PATCH /api/v0/sites/1 -H 'Content-Type: application/json' -H 'Authorization: Bearer admin-key' --data-binary '{"settings":{"collect":190}}'
+[ "$status" = 200 ] && ok || bad "collect 190: $status"
+req POST /api/v0/export -H 'Content-Type: application/json' -H 'Authorization: Bearer test-key' --data-binary '{"start_from_hit_id":0}'
+sleep 0.3
+req GET /api/v0/export/1/download -H 'Content-Type: application/json' -H 'Authorization: Bearer test-key'
+[ "$status" = 200 ] && [ -z "$(gunzip -c "$tmp/body")" ] && ok || bad "export without individual pageviews: $status $(gunzip -c "$tmp/body" | head -c 80)"
+req PATCH /api/v0/sites/1 -H 'Content-Type: application/json' -H 'Authorization: Bearer admin-key' --data-binary '{"settings":{"collect":446}}'
 
 # Filter: ignored IP of the site.
 reset; config '{"ignore_ips":{"stats.example.com":["198.51.100.7"]}}'
@@ -178,6 +196,11 @@ expect "unknown key (v2.4.1)" 202 '{"status":"ok"}' "Content-Type=text/plain; ch
     X-Rate-Limit-Remaining=5 X-Rate-Limit-Reset=2
 count '{"hits":[{"session":"s"}]}'
 expect "per-hit error (v2.4.1)" 400 $'{\n  "errors": {\n    "0": "path: must be set, must be longer than 1 characters.\\n"\n  }\n}\n'
+req POST /api/v0/count/ -H 'Content-Type: application/json' --data-binary '{}'
+expect "trailing slash (v2.4.1)" 301 '' "Location=//127.0.0.1:$port/api/v0/count"
+config "$TOKENS_WITH_OTHER_SITE"
+req POST /api/v0/count -H 'Content-Type: application/json' -H 'Authorization: Bearer other-key' --data-binary "{\"hits\":[$H]}"
+expect "key of another site (v2.4.1)" 401 '{"error":"unknown token"}'
 req GET /api/v0/count
 expect "GET count (v2.4.1)" 404 $'file not found: "/api/v0/count"\n'
 for i in 1 2 3; do count "{\"hits\":[$H]}"; done

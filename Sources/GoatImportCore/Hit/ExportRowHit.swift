@@ -112,9 +112,10 @@ public final class ExportRowHit {
         }
         string(",\"location\":\"", .location)
         if size.count > 0 {
-            out.append(",\"size\":[")
+            // A string, as count.js sends it: real servers refuse a JSON array here.
+            out.append(",\"size\":\"")
             out.append(size.baseAddress!, count: size.count)
-            out.append(UInt8(ascii: "]"))
+            out.append(UInt8(ascii: "\""))
         }
         if let bot = Int(fields.string(Column.bot.rawValue)), bot != 0 {
             out.append(",\"bot\":")
@@ -155,7 +156,7 @@ public final class ExportRowHit {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// `1440,900,2`, `412,915,2.625` or empty: the numbers go into the JSON as they are.
+    /// `1440,900,2`, `412,915,2.625` or empty: sent as written, so only digits, dots and commas.
     static func validSize(_ f: UnsafeBufferPointer<UInt8>) -> Bool {
         var commas = 0, digits = 0, dot = false
         for b in f {
