@@ -10,7 +10,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Read the API key from this file (mode 0600) instead of $GOATCOUNTER_API_KEY.", valueName: "path"))
     var apiKeyFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for a reply before retrying.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for a reply before retrying (doubled after each request that gets none in time).", valueName: "seconds"))
     var timeout: Double = 60
 
     func makeClient() throws -> GoatCounterClient {
@@ -26,16 +26,19 @@ struct ConnectionOptions: ParsableArguments {
                                  transport: AsyncHTTPTransport(timeout: timeout))
     }
 
-    /// `GET /api/v0/me`, turned into one clear line when it fails.
-    static func preflight(_ client: GoatCounterClient, needing permission: APIToken.Permissions?) throws -> MeResponse {
+    /// `GET /api/v0/me` through the API's request loop (a 429 is waited out: GoatCounter 2.4
+    /// counts it with the counts of a run just before), turned into one clear line when it fails.
+    /// `retryFor`: how long rate-limit waits may last (nil: as long as the server asks, in follow mode).
+    static func preflight(_ api: GoatCounterAPI, needing permission: APIToken.Permissions?, retryFor: Double? = 120) throws -> MeResponse {
+        let client = api.client
         let me: MeResponse
-        do { me = try client.me() } catch let error as TransportError {
+        let policy = GoatCounterAPI.Policy(resend: false, retryFor: retryFor, backoff: api.options.backoff, maxRateLimitWait: nil)
+        do { me = try api.me(policy: policy) } catch let error as TransportError {
             throw CleanExit.message("cannot reach \(client.site.absoluteString): \(error.message)")
         } catch let error as APIError {
             switch error.status {
             case 401: throw CleanExit.message("\(client.site.absoluteString): the API key was refused (\(error.message))")
             case 404, 405: throw CleanExit.message("\(client.site.absoluteString): no GoatCounter API there (\(error.status) on /api/v0/me); check --site")
-            case 429: throw CleanExit.message("\(client.site.absoluteString): rate limited; try again in \(error.message)")
             default: throw CleanExit.message("\(client.site.absoluteString): \(error.status) \(error.message)")
             }
         } catch {

@@ -54,7 +54,7 @@ struct Import: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Hits per request (at most 500, the server's limit).", valueName: "n"))
     var batchSize = 500
 
-    @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) for this many seconds.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) or been rate limited for this many seconds.", valueName: "seconds"))
     var retryFor: Double = 600
 
     @Option(name: .long, help: ArgumentHelp("First wait before a retry; it doubles (with jitter) up to a minute.", valueName: "seconds"))
@@ -139,10 +139,12 @@ struct Import: ParsableCommand {
 
         // One client per site; each is checked before anything is sent.
         let siteURLs = siteMap?.sites ?? [connection.site!]
-        let clients = try siteURLs.map { try connection.makeClient(site: $0) }
-        for client in clients { _ = try ConnectionOptions.preflight(client, needing: .count) }
+        let stop = StopSignal()
+        // One API per site: the uploader goes on with the pacing its /me check learnt.
+        let apis = try siteURLs.map { GoatCounterAPI(client: try connection.makeClient(site: $0), stop: stop) }
+        for api in apis { _ = try ConnectionOptions.preflight(api, needing: .count, retryFor: follow ? nil : retryFor) }
         let stateSites = siteMap?.sites ?? []
-        if follow { return try runFollow(clients: clients, stateSites: stateSites, options: options) }
+        if follow { return try runFollow(apis: apis, stop: stop, stateSites: stateSites, options: options) }
 
         // Checkpoints: resume each file where the server last acknowledged it.
         var keeper: CheckpointKeeper?
@@ -164,9 +166,8 @@ struct Import: ParsableCommand {
         options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
         let importer = try makeImporter(options)
 
-        let stop = StopSignal()
-        let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize), lanes: clients.count)
-        let lanes = UploadLanes(clients: clients, routed: siteMap != nil, batchSize: batchSize,
+        let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize), lanes: apis.count)
+        let lanes = UploadLanes(apis: apis, routed: siteMap != nil, batchSize: batchSize,
                                 noSessions: try noSessions(options), options: uploadOptions(retryFor: retryFor), stop: stop,
                                 onEvent: { lane, event in progress.handle(event, lane: lane, inputs: inputs) },
                                 onAcknowledged: { lane, batch in
@@ -189,7 +190,8 @@ struct Import: ParsableCommand {
 
     /// `--follow`: catch up from the checkpoint (rotated files first), then follow the live log
     /// until SIGTERM; retries never give up, checkpoints move with every acknowledgement.
-    private func runFollow(clients: [GoatCounterClient], stateSites: [String], options: Importer.Options) throws {
+    private func runFollow(apis: [GoatCounterAPI], stop: StopSignal, stateSites: [String], options: Importer.Options) throws {
+        let clients = apis.map(\.client)
         let store: CheckpointStore
         let follower: FollowerGroup
         do {
@@ -223,18 +225,19 @@ struct Import: ParsableCommand {
             }
         }
         let importer = try makeImporter(options)
-        let stop = StopSignal()
         let names = NameTable()
         importer.onNewInput = { index, path in names.set(index, path) }
         let lastLog = LockedDate()
         let lanes = UploadLanes(
-            clients: clients, routed: !stateSites.isEmpty, batchSize: batchSize, noSessions: try noSessions(options),
+            apis: apis, routed: !stateSites.isEmpty, batchSize: batchSize, noSessions: try noSessions(options),
             options: uploadOptions(retryFor: nil), stop: stop,
             onEvent: { lane, event in
                 switch event {
                 case .hitRejected(let input, let line, let message):
                     printError("goatimport: \(names.get(input)):\(line): the server rejected the hit: \(message)")
-                case .waiting(let seconds, let reason) where seconds >= 5:
+                case .notice(let message):
+                    printError("goatimport: \(message)")
+                case .waiting(let seconds, _, let reason) where seconds >= 5:
                     printError(String(format: "goatimport: %@: waiting %.0f s (%@)", clients[lane].site.absoluteString, seconds, reason))
                 case .acknowledged(_, let summary) where lastLog.olderThan(60):
                     printError("goatimport: \(summary.sent) hits sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")

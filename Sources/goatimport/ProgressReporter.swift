@@ -53,7 +53,7 @@ final class ProgressReporter: @unchecked Sendable {
             var total = UploadSummary()
             for s in laneSummaries { total.add(s) }
             draw(done: laneDone.min() ?? 0, summary: total, note: nil, force: false)
-        case .waiting(let seconds, let reason):
+        case .waiting(let seconds, _, let reason):
             if seconds >= 2 {
                 if isTerminal {
                     redraw(String(format: "waiting %.0f s (%@)", seconds, reason))
@@ -61,6 +61,9 @@ final class ProgressReporter: @unchecked Sendable {
                     printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason))
                 }
             }
+        case .notice(let message):
+            clearLine()
+            printError("goatimport: \(message)")
         case .hitRejected(let input, let line, let message):
             clearLine()
             printError("goatimport: \(inputs[input]):\(line): the server rejected the hit: \(message)")

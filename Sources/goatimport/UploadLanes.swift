@@ -8,19 +8,19 @@ struct UploadLanes {
     let sink: FollowingSink
 
     /// `routed`: a site map is in use (even with one site, lines of other hosts are skipped).
-    init(clients: [GoatCounterClient], routed: Bool, batchSize: Int, noSessions: Bool, options: Uploader.Options,
+    init(apis: [GoatCounterAPI], routed: Bool, batchSize: Int, noSessions: Bool, options: Uploader.Options,
          stop: StopSignal, onEvent: @escaping (Int, Uploader.Event) -> Void,
          onAcknowledged: @escaping (Int, Batch) throws -> Void) {
         var lanes: [UploadPipeline.Lane] = []
         var sinks: [BatchingSink] = []
-        for (index, client) in clients.enumerated() {
+        for (index, api) in apis.enumerated() {
             let queue = BatchQueue(capacity: 4)
-            let uploader = Uploader(client: client, options: options, stop: stop) { onEvent(index, $0) }
+            let uploader = Uploader(api: api, options: options, stop: stop) { onEvent(index, $0) }
             uploader.onAcknowledged = { try onAcknowledged(index, $0) }
             lanes.append(UploadPipeline.Lane(uploader: uploader, queue: queue))
             sinks.append(BatchingSink(queue: queue, batchSize: batchSize, noSessions: noSessions))
         }
-        self.sites = clients.map(\.site.absoluteString)
+        self.sites = apis.map(\.client.site.absoluteString)
         self.lanes = lanes
         sink = routed ? SiteRoutingSink(sinks: sinks) : sinks[0]
     }

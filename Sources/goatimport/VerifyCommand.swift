@@ -86,7 +86,7 @@ struct Verify: ParsableCommand {
             printError("goatimport: export \(export.id.map(String.init) ?? "?") started (hits after id \(startFromHitId))")
         }
         guard let id = export.id else { throw CleanExit.message("\(client.site.absoluteString): the export reply has no id") }
-        let me = try ConnectionOptions.preflight(client, needing: nil)
+        let me = try ConnectionOptions.preflight(api, needing: nil)
 
         // 2. The site's ignored IPs, when the key may read sites: the server filters those hits.
         var ignoredIPs: Set<String> = []

@@ -19,7 +19,7 @@ struct Whoami: ParsableCommand {
             let client = try connection.makeClient()
             let api = GoatCounterAPI(client: client)
             let me: MeResponse
-            do { me = try client.me() } catch let error as APIError where error.status == 403 {
+            do { me = try api.me() } catch let error as APIError where error.status == 403 {
                 // A key for other sites cannot even read /me here.
                 print("site:       \(client.site.absoluteString)")
                 print("can count:  no: \(error.message)")

@@ -103,6 +103,9 @@ CT_JSON = "application/json; charset=utf-8"
 COLLECT_INDIVIDUAL = 256
 CT_TEXT = "text/plain; charset=utf-8"
 CT_HTML = "text/html; charset=utf-8"
+NGINX_413 = ("<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
+             "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n"
+             "</body>\r\n</html>\r\n")
 
 SESSION_WINDOW = 8 * 3600  # seconds of server time that make one visit
 
@@ -1472,6 +1475,11 @@ class Api:
         if kind == "slow":
             time.sleep(float(fault.get("seconds", 1)))
             return self.process_count(ctx)
+        if kind == "body_limit":
+            # A reverse proxy's client_max_body_size: nginx's own 413 page, nothing processed.
+            if len(ctx.body or b"") > int(fault.get("bytes", 1024 * 1024)):
+                return Resp(413, NGINX_413, "text/html", [])
+            return self.process_count(ctx)
         if kind == "drop":
             if after:
                 self.process_count(ctx)
@@ -2135,7 +2143,7 @@ class Handler(BaseHTTPRequestHandler):
                     if not isinstance(faults, list):
                         return bad("want a JSON list of faults")
                     for f in faults:
-                        if not isinstance(f, dict) or f.get("kind") not in ("status", "slow", "drop"):
+                        if not isinstance(f, dict) or f.get("kind") not in ("status", "slow", "drop", "body_limit"):
                             return bad(f"bad fault: {f!r}")
                     with st.lock:
                         st.faults.extend(dict(f) for f in faults)

@@ -163,6 +163,15 @@ count "{\"hits\":[$H]}"
 expect "fault 504 after_record" 504 '{"error":"server timed out loading data"}'
 [ "$(stat hits)" = 1 ] && ok || bad "504 after_record did not record the batch"
 
+# A proxy's body limit: nginx's 413 page for a long body, nothing recorded; a short one passes.
+reset
+curl -s -X POST "$base/_test/faults" --data-binary '[{"kind":"body_limit","bytes":60,"times":2}]' >/dev/null
+count "{\"hits\":[$H,$H]}"
+[ "$status" = 413 ] && grep -q '<title>413 Request Entity Too Large</title>' "$tmp/body" && grep -qi '^content-type: text/html' "$tmp/hdr" && ok || bad "body_limit: got $status $(cat "$tmp/body")"
+[ "$(stat hits)" = 0 ] && ok || bad "body_limit recorded a refused batch"
+count '{"hits":[{"path":"/a","session":"s"}]}'
+[ "$status" = 202 ] && ok || bad "body_limit refused a short body: $status"
+
 # Faults scoped to a site apply only to counts for that site.
 reset
 curl -s -X POST "$base/_test/faults" --data-binary '[{"kind":"status","status":503,"site":"other.example.com"},{"kind":"status","status":502,"site":"127.0.0.1"}]' >/dev/null

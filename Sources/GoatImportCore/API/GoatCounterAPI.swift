@@ -12,8 +12,10 @@ import Foundation
 /// the replacing POST) are retried with backoff on network errors and 5xx; creating requests
 /// (PUT a site, POST an export, POST a count) are not, since a lost reply may hide a success.
 ///
-/// The uploader keeps using `GoatCounterClient.count(body:)` with its own pacer; this class is
-/// for every other caller. All waits go through `stop`, so a signal ends them.
+/// The uploader sends its batches through the same loop (`exchange(_:_:body:policy:observe:)`),
+/// so `/api/v0/me` at start and the counts after it share pacers and one log of send times
+/// (GoatCounter 2.4 counts every API request of an address together). All waits go through
+/// `stop`, so a signal ends them.
 public final class GoatCounterAPI {
     public struct Options {
         /// The longest rate-limit wait the client sits out itself; longer ones throw `RateLimited`.
@@ -59,6 +61,48 @@ public final class GoatCounterAPI {
         }
     }
 
+    /// How one request is resent and how long its waits may be.
+    public struct Policy {
+        /// Resend after a network error, a timeout or a 5xx (the count uploader does: its
+        /// checkpoints only move on an acknowledgement).
+        public var resend: Bool
+        /// How long one request may keep failing or being refused by the rate limiter before
+        /// giving up; nil: never (follow mode). Advertised waits are cut to what is left of it.
+        public var retryFor: Double?
+        public var backoff: Backoff
+        /// A rate-limit wait longer than this throws `RateLimited` at once instead (the export
+        /// limiter can ask for an hour); nil: waits are capped instead.
+        public var maxRateLimitWait: Double?
+        public init(resend: Bool, retryFor: Double?, backoff: Backoff, maxRateLimitWait: Double?) {
+            self.resend = resend
+            self.retryFor = retryFor
+            self.backoff = backoff
+            self.maxRateLimitWait = maxRateLimitWait
+        }
+    }
+
+    /// A pause of the loop, for a display that counts down: `until` is on `RateLimitPacer.monotonic()`.
+    public struct Wait: Sendable {
+        public let seconds: Double
+        public let until: Double
+        public let reason: String
+        /// A rate-limit wait (else a pause before resending a failed request).
+        public let rateLimit: Bool
+    }
+
+    /// What one exchange did, for the caller's counters and display.
+    public enum Event {
+        case sending(bytes: Int)
+        case rateLimited
+        case retrying
+        case waiting(Wait)
+        /// How long a wait really lasted (a stop ends it early; an advertised wait may be cut).
+        case waited(Wait, seconds: Double)
+    }
+
+    /// The longest single wait when nothing else bounds it: after it the server is asked again.
+    public static let longestWait = 300.0
+
     public let client: GoatCounterClient
     public var options: Options
     public let stop: StopSignal
@@ -67,15 +111,23 @@ public final class GoatCounterAPI {
     public let countPacer: RateLimitPacer
     /// Told about every wait longer than a moment: seconds and why.
     public var onWait: ((Double, String) -> Void)?
+    /// The deadline of the next request: starts at the transport's `--timeout` and doubles after
+    /// each request that got no reply in time, for the rest of the run. A slow server (GoatCounter
+    /// 2.4 takes seconds to answer the request that makes it persist its queue) must not get the
+    /// same batch again every `--timeout`: each resend is a duplicate.
+    public private(set) var timeout: Double
+    private let lock = NSLock()
 
     public init(client: GoatCounterClient, options: Options = Options(), stop: StopSignal = StopSignal(),
                 clock: @escaping () -> Double = RateLimitPacer.monotonic) {
         self.client = client
         self.options = options
         self.stop = stop
-        apiPacer = RateLimitPacer(clock: clock)
-        exportPacer = RateLimitPacer(clock: clock)
-        countPacer = RateLimitPacer(clock: clock)
+        let log = SendLog()
+        apiPacer = RateLimitPacer(log: log, clock: clock)
+        exportPacer = RateLimitPacer(log: log, clock: clock)
+        countPacer = RateLimitPacer(log: log, clock: clock)
+        timeout = client.timeout
     }
 
     public static func limiter(method: String, path: String) -> Limiter {
@@ -93,57 +145,107 @@ public final class GoatCounterAPI {
         }
     }
 
-    private func wait(_ seconds: Double, _ reason: String) throws {
+    private func wait(_ seconds: Double, _ reason: String, rateLimit: Bool, _ observe: (Event) -> Void) throws {
+        let start = RateLimitPacer.monotonic()
+        let wait = Wait(seconds: seconds, until: start + seconds, reason: reason, rateLimit: rateLimit)
         if seconds >= 0.5 { onWait?(seconds, reason) }
-        if !stop.wait(seconds: seconds) { throw Failure.stopped }
+        observe(.waiting(wait))
+        let finished = stop.wait(seconds: seconds)
+        observe(.waited(wait, seconds: RateLimitPacer.monotonic() - start))
+        if !finished { throw Failure.stopped }
     }
 
-    /// One request through its limiter's pacer: waits before it when the last reply said the
-    /// window is spent, waits out a 429 and resends, retries transient failures when idempotent.
-    /// Returns any other reply as is.
+    /// One request through its limiter's pacer, with the options' policy.
     public func exchange(_ method: String, _ path: String, body: Data? = nil, idempotent: Bool) throws -> HTTPResponse {
+        try exchange(method, path, body: body, policy: Policy(resend: idempotent, retryFor: options.retryFor,
+                                                              backoff: options.backoff, maxRateLimitWait: options.maxRateLimitWait))
+    }
+
+    /// The one request loop of goatimport: waits before a request when the pacer says the window
+    /// is spent, waits out a 429 and asks again, resends transient failures when the policy
+    /// says so, and lengthens the timeout after a request that got no reply in time. Every wait
+    /// is bounded (by `retryFor`, else `longestWait`) and ends on a stop. Returns any other reply
+    /// as is, redirects included (never followed).
+    public func exchange(_ method: String, _ path: String, body: Data? = nil, policy: Policy,
+                         observe: (Event) -> Void = { _ in }) throws -> HTTPResponse {
         let limiter = Self.limiter(method: method, path: path)
         let pacer = pacer(for: limiter)
         let url = client.url(path).absoluteString
-        var backoff = options.backoff
+        var backoff = policy.backoff
         var failingSince: Double?
+        /// What is left of `retryFor` for waiting, from the first failure or refusal on.
+        func budget(_ now: Double) -> Double {
+            guard let limit = policy.retryFor else { return Self.longestWait }
+            return min(Self.longestWait, limit - (now - (failingSince ?? now)))
+        }
         while true {
             let delay = pacer.delayBeforeNextRequest()
-            if delay > options.maxRateLimitWait {
-                throw RateLimited(limiter: limiter, url: url, seconds: delay, message: "the last reply spent the window")
+            if delay > 0 {
+                if let max = policy.maxRateLimitWait, delay > max {
+                    throw RateLimited(limiter: limiter, url: url, seconds: delay, message: "the last reply spent the window")
+                }
+                let now = RateLimitPacer.monotonic()
+                if delay > budget(now) {
+                    // An advertised wait past the budget: wait what the budget allows, then ask
+                    // the server (its 429 is the truth), and count the time as failing.
+                    failingSince = failingSince ?? now
+                    pacer.forgetWindow()
+                }
+                try wait(max(0, min(delay, budget(now))), "\(limiter.rawValue) rate limit", rateLimit: true, observe)
             }
-            if delay > 0 { try wait(delay, "\(limiter.rawValue) rate limit") }
             if stop.isStopped { throw Failure.stopped }
             let failure: String
+            let requestTimeout = currentTimeout
             do {
-                let response = try client.send(method, path, body: body)
+                observe(.sending(bytes: body?.count ?? 0))
+                let response = try client.send(method, path, body: body, timeout: requestTimeout)
                 if response.status == 429 {
-                    let seconds = pacer.delayAfter429(response)
-                    if seconds > options.maxRateLimitWait {
-                        let error = APIError(status: 429, body: response.body, url: url)
-                        throw RateLimited(limiter: limiter, url: url, seconds: seconds, message: error.message)
+                    observe(.rateLimited)
+                    let advertised = pacer.delayAfter429(response)
+                    if let max = policy.maxRateLimitWait, advertised > max {
+                        let error = APIError(response, url: url)
+                        throw RateLimited(limiter: limiter, url: url, seconds: advertised, message: error.message)
                     }
-                    try wait(seconds, "429 from the server (\(limiter.rawValue) limit)")
+                    let now = RateLimitPacer.monotonic()
+                    failingSince = failingSince ?? now
+                    let left = budget(now)
+                    if left <= 0 {
+                        throw Failure.gaveUp(String(format: "%@: still rate limited (the server asks for %@ more)", url,
+                                                    RateLimited.duration(advertised)), seconds: now - failingSince!)
+                    }
+                    try wait(min(advertised, left), "429 from the server (\(limiter.rawValue) limit)", rateLimit: true, observe)
                     continue
                 }
+                pacer.didSend()
                 pacer.observe(response)
-                guard idempotent, (500...599).contains(response.status) else { return response }
-                failure = APIError(status: response.status, body: response.body, url: url).description
+                guard policy.resend, (500...599).contains(response.status) else { return response }
+                failure = APIError(response, url: url).description
             } catch let error as TransportError {
-                guard idempotent else { throw error }
-                failure = error.description
+                pacer.didSend()   // the server may have logged it
+                if error.timedOut { lengthenTimeout(after: requestTimeout) }
+                guard policy.resend else { throw error }
+                failure = error.timedOut ? String(format: "%@ (%.0f s)", error.description, requestTimeout) : error.description
             }
             let now = RateLimitPacer.monotonic()
             let since = failingSince ?? now
             failingSince = since
-            if now - since >= options.retryFor { throw Failure.gaveUp(failure, seconds: now - since) }
-            try wait(min(backoff.next(), max(0.05, options.retryFor - (now - since))), "retry after \(failure)")
+            if let limit = policy.retryFor, now - since >= limit { throw Failure.gaveUp(failure, seconds: now - since) }
+            observe(.retrying)
+            try wait(min(backoff.next(), max(0.05, budget(now))), "retry after \(failure)", rateLimit: false, observe)
         }
     }
 
+    private var currentTimeout: Double { lock.lock(); defer { lock.unlock() }; return timeout }
+
+    private func lengthenTimeout(after used: Double) {
+        lock.lock(); defer { lock.unlock() }
+        timeout = max(timeout, min(used * 2, max(used, 600)))
+    }
+
     private func json<T: Decodable>(_ type: T.Type, _ method: String, _ path: String, body: Data? = nil,
-                                    idempotent: Bool) throws -> T {
-        let response = try exchange(method, path, body: body, idempotent: idempotent)
+                                    idempotent: Bool, policy: Policy? = nil) throws -> T {
+        let response = try policy.map { try exchange(method, path, body: body, policy: $0) }
+            ?? exchange(method, path, body: body, idempotent: idempotent)
         guard (200..<300).contains(response.status) else { throw apiError(response, path) }
         return try client.decode(T.self, response, path)
     }
@@ -163,7 +265,7 @@ public final class GoatCounterAPI {
             }.joined(separator: "; ")
             body = (try? JSONSerialization.data(withJSONObject: ["error": message])) ?? body
         }
-        return APIError(status: response.status, body: body, url: url)
+        return APIError(status: response.status, body: body, url: url, location: response.header("Location"))
     }
 
     private func encode<T: Encodable>(_ value: T) throws -> Data { try JSONEncoder().encode(value) }
@@ -171,7 +273,11 @@ public final class GoatCounterAPI {
     // MARK: user
 
     /// `GET /api/v0/me`: the user and the key (no permission needed).
-    public func me() throws -> MeResponse { try json(MeResponse.self, "GET", "/api/v0/me", idempotent: true) }
+    /// `policy`: nil for the options' (a check at start fails at once on a network error, yet
+    /// waits out the rate limit).
+    public func me(policy: Policy? = nil) throws -> MeResponse {
+        try json(MeResponse.self, "GET", "/api/v0/me", idempotent: true, policy: policy)
+    }
 
     // MARK: sites
 

@@ -44,10 +44,14 @@ public final class GoatCounterClient: @unchecked Sendable {
          "User-Agent": "goatimport"]
     }
 
-    /// A raw exchange with the API: the reply whatever its status.
-    public func send(_ method: String, _ path: String, body: Data? = nil) throws -> HTTPResponse {
-        try transport.send(method: method, url: url(path), headers: headers, body: body)
+    /// A raw exchange with the API: the reply whatever its status. `timeout`: nil for the
+    /// transport's own (`--timeout`).
+    public func send(_ method: String, _ path: String, body: Data? = nil, timeout: Double? = nil) throws -> HTTPResponse {
+        try transport.send(method: method, url: url(path), headers: headers, body: body, timeout: timeout)
     }
+
+    /// The transport's timeout, where a request's own starts.
+    public var timeout: Double { (transport as? AsyncHTTPTransport)?.timeout ?? 60 }
 
     /// Decodes a 2xx reply or throws the API's error.
     func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse, _ path: String) throws -> T {

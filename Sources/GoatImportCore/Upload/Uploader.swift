@@ -17,8 +17,11 @@ public final class Uploader {
 
     public enum Event {
         case acknowledged(Batch, UploadSummary)
-        case waiting(seconds: Double, reason: String)
+        /// The loop pauses `seconds`, until `until` on `RateLimitPacer.monotonic()`.
+        case waiting(seconds: Double, until: Double, reason: String)
         case hitRejected(input: Int, line: Int, message: String)
+        /// Something the user should know once (batches cut for a proxy's size limit).
+        case notice(String)
     }
 
     public enum UploadError: Error, CustomStringConvertible {
@@ -33,6 +36,7 @@ public final class Uploader {
                 switch error.status {
                 case 401: return "\(error.url): the API key was refused (\(error.message))"
                 case 403: return "\(error.url): \(error.message)"
+                case 413: return "\(error.url): \(error.message): refused as too large even with one hit per request"
                 case 400, 415: return "\(error.url): the server refused a whole batch (\(error.status) \(error.message)); this is a bug in goatimport or a server it does not know"
                 default: return "\(error.url): \(error.status) \(error.message)"
                 }
@@ -42,21 +46,29 @@ public final class Uploader {
         }
     }
 
-    public let client: GoatCounterClient
+    public let api: GoatCounterAPI
+    public var client: GoatCounterClient { api.client }
     public let options: Options
-    public let pacer = RateLimitPacer()
+    public var pacer: RateLimitPacer { api.countPacer }
     public private(set) var summary = UploadSummary()
     private let stop: StopSignal
     private let onEvent: (Event) -> Void
+    /// The most hits a request may carry, once a 413 has shown the server's (or its proxy's) size limit.
+    private var hitsThatFit: Int?
     /// Called on this thread after each acknowledged batch, in order: where checkpoints move.
     /// An error stops the run (a checkpoint that cannot be saved must not be ignored).
     public var onAcknowledged: ((Batch) throws -> Void)?
 
-    public init(client: GoatCounterClient, options: Options = Options(), stop: StopSignal, onEvent: @escaping (Event) -> Void = { _ in }) {
-        self.client = client
+    /// `api` carries the client, its pacers and what it learnt before (the `/me` check at start).
+    public init(api: GoatCounterAPI, options: Options = Options(), stop: StopSignal, onEvent: @escaping (Event) -> Void = { _ in }) {
+        self.api = api
         self.options = options
         self.stop = stop
         self.onEvent = onEvent
+    }
+
+    public convenience init(client: GoatCounterClient, options: Options = Options(), stop: StopSignal, onEvent: @escaping (Event) -> Void = { _ in }) {
+        self.init(api: GoatCounterAPI(client: client, stop: stop), options: options, stop: stop, onEvent: onEvent)
     }
 
     /// Takes batches until the queue ends. Returns normally at the end or on stop (the batch
@@ -65,71 +77,71 @@ public final class Uploader {
         defer { queue.cancel() }
         while let batch = queue.take() {
             if stop.isStopped { return }
-            if batch.hitCount > 0 {
-                guard try send(batch) else { return }   // stopped while waiting: not sent, not acknowledged
-            }
-            if let last = batch.lastPosition { summary.lastAcknowledged = (last.input, last.line) }
-            try onAcknowledged?(batch)
-            onEvent(.acknowledged(batch, summary))
+            guard try deliver(batch) else { return }
         }
     }
 
-    /// Sends one batch until acknowledged. Returns false when a stop came while waiting.
-    func send(_ batch: Batch) throws -> Bool {
-        let body = Data(bytes: batch.body.base, count: batch.body.count)
-        var backoff = options.backoff
-        var failingSince: Double?
-        while true {
-            let delay = pacer.delayBeforeNextRequest()
-            if delay > 0 {
-                onEvent(.waiting(seconds: delay, reason: "rate limit"))
-                summary.waitedForRateLimit += delay
-                if !stop.wait(seconds: delay) { return false }
-            }
-            let failure: String
-            do {
-                summary.requests += 1
-                summary.bytesSent += body.count
-                let response = try client.count(body: body)
-                switch response.status {
-                case 202, 200:
-                    pacer.observe(response)
-                    accept(batch, response, rejected: [:])
-                    return true
-                case 429:
-                    summary.rateLimited += 1
-                    let wait = pacer.delayAfter429(response)
-                    onEvent(.waiting(seconds: wait, reason: "429 from the server"))
-                    summary.waitedForRateLimit += wait
-                    if !stop.wait(seconds: wait) { return false }
-                    continue
-                case 400:
-                    pacer.observe(response)
-                    let error = APIError(status: 400, body: response.body, url: client.countURL)
-                    guard !error.hitErrors.isEmpty, error.message.isEmpty else { throw UploadError.refused(error) }
-                    accept(batch, response, rejected: error.hitErrors)
-                    return true
-                case 500...599:
-                    pacer.observe(response)
-                    failure = APIError(status: response.status, body: response.body, url: client.countURL).description
-                default:
-                    throw UploadError.refused(APIError(status: response.status, body: response.body, url: client.countURL))
+    /// Sends a batch, in parts when the server has shown it takes fewer hits at a time, and
+    /// moves the acknowledgements on. Returns false when a stop came first.
+    private func deliver(_ batch: Batch) throws -> Bool {
+        if let fit = hitsThatFit, batch.hitCount > fit {
+            let (first, second) = batch.split(after: (batch.hitCount + 1) / 2)
+            return try deliver(first) && deliver(second)
+        }
+        if batch.hitCount > 0 {
+            switch try send(batch) {
+            case .stopped: return false   // not sent, or not acknowledged
+            case .tooLarge:
+                let fit = (batch.hitCount + 1) / 2
+                if hitsThatFit == nil {
+                    onEvent(.notice("\(client.countURL): the server refused \(batch.body.count) bytes as too large (413); sending at most \(fit) hits a request"))
                 }
-            } catch let error as TransportError {
-                failure = error.description
+                hitsThatFit = min(hitsThatFit ?? fit, fit)
+                return try deliver(batch)
+            case .acknowledged: break
             }
-            // Transient: the batch may or may not have been recorded (a 504 often was); resend it.
-            let now = RateLimitPacer.monotonic()
-            let since = failingSince ?? now
-            failingSince = since
-            if let limit = options.retryFor, now - since >= limit {
-                throw UploadError.gaveUp(lastError: failure, seconds: now - since)
+        }
+        if let last = batch.lastPosition { summary.lastAcknowledged = (last.input, last.line) }
+        try onAcknowledged?(batch)
+        onEvent(.acknowledged(batch, summary))
+        return true
+    }
+
+    enum Outcome { case acknowledged, stopped, tooLarge }
+
+    /// Sends one batch until acknowledged, through the API's one request loop.
+    func send(_ batch: Batch) throws -> Outcome {
+        let body = Data(bytes: batch.body.base, count: batch.body.count)
+        let policy = GoatCounterAPI.Policy(resend: true, retryFor: options.retryFor, backoff: options.backoff, maxRateLimitWait: nil)
+        let response: HTTPResponse
+        do {
+            response = try api.exchange("POST", "/api/v0/count", body: body, policy: policy) { event in
+                switch event {
+                case .sending(let bytes): summary.requests += 1; summary.bytesSent += bytes
+                case .rateLimited: summary.rateLimited += 1
+                case .retrying: summary.retries += 1
+                case .waiting(let wait): onEvent(.waiting(seconds: wait.seconds, until: wait.until, reason: wait.reason))
+                case .waited(let wait, let seconds): if wait.rateLimit { summary.waitedForRateLimit += seconds }
+                }
             }
-            summary.retries += 1
-            var wait = backoff.next()
-            if let limit = options.retryFor { wait = min(wait, max(0.05, limit - (now - since))) }
-            onEvent(.waiting(seconds: wait, reason: "retry after \(failure)"))
-            if !stop.wait(seconds: wait) { return false }
+        } catch GoatCounterAPI.Failure.stopped {
+            return .stopped
+        } catch GoatCounterAPI.Failure.gaveUp(let last, let seconds) {
+            throw UploadError.gaveUp(lastError: last, seconds: seconds)
+        }
+        switch response.status {
+        case 202, 200:
+            accept(batch, response, rejected: [:])
+            return .acknowledged
+        case 400:
+            let error = APIError(response, url: client.countURL)
+            guard !error.hitErrors.isEmpty, error.message.isEmpty else { throw UploadError.refused(error) }
+            accept(batch, response, rejected: error.hitErrors)
+            return .acknowledged
+        case 413 where batch.hitCount > 1:
+            return .tooLarge
+        default:
+            throw UploadError.refused(APIError(response, url: client.countURL))
         }
     }
 
