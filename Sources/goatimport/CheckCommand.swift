@@ -30,7 +30,7 @@ struct Check: ParsableCommand {
 
     private func check() throws {
         let inputs = InputOrder.sorted(files)
-        let (format, stdinHead) = try parsing.resolveFormat(inputs: inputs) { print($0) }
+        let format = try parsing.resolveFormat(inputs: inputs) { print($0) }
         if showPattern {
             print("format \(format.name): \(format.summary)")
             print(format.patternText)
@@ -45,7 +45,7 @@ struct Check: ParsableCommand {
         for path in inputs {
             let reader: LineReader
             do {
-                reader = LineReader(source: try InputOpener.open(path: path, stdinHead: stdinHead), maxLineLength: parsing.maxLineLength)
+                reader = LineReader(source: try InputOpener.open(path: path), maxLineLength: parsing.maxLineLength)
             } catch {
                 printError("goatimport: \(error)")
                 throw ExitCode(1)

@@ -104,7 +104,22 @@ struct Import: ParsableCommand {
     }
 
     private func runImport() throws {
-        let inputs = InputOrder.sorted(files)
+        var inputs = InputOrder.sorted(files)
+        if !follow {
+            let distinct = DistinctInputs.of(inputs)
+            for note in distinct.dropped { printError("goatimport: \(note)") }
+            inputs = distinct.paths
+            if !dryRun && !noState {
+                // Nothing tells such a file apart from another yet: it waits for a later run.
+                for path in inputs where distinct.tooShort.contains(path) && ProgressReporter.estimatedSize(path) > 0 {
+                    printError("goatimport: \(path): no complete request line yet: left for a later run")
+                }
+                inputs.removeAll { distinct.tooShort.contains($0) }
+                for path in inputs where StreamInputs.isStream(path) {
+                    printError("goatimport: \(path): a stream: read once, to its end, without a checkpoint (unchecked: a rerun cannot tell what was sent)")
+                }
+            }
+        }
         // (A glob to follow may match nothing yet.)
         do { try Importer.checkReadable(inputs.filter { !follow || !FollowerGroup.isPattern($0) }) } catch {
             throw CleanExit.message("\(error)")
@@ -137,6 +152,9 @@ struct Import: ParsableCommand {
             return
         }
 
+        // A long run of malformed lines stops an upload before its checkpoint passes them.
+        options.stopAfterMalformedInARow = Self.malformedInARowLimit
+
         // One client per site; each is checked before anything is sent.
         let siteURLs = siteMap?.sites ?? [connection.site!]
         let stop = StopSignal()
@@ -156,7 +174,7 @@ struct Import: ParsableCommand {
                 let k = try CheckpointKeeper(store: store, inputs: inputs, sites: stateSites)
                 options.startPositions = try k.startPositions()
                 options.siteStarts = k.siteStarts
-                options.emitPartialLastLine = false
+                options.liveInputs = Set(inputs.indices.filter { InputOrder.isLive(inputs[$0]) && !StreamInputs.isStream(inputs[$0]) })
                 for note in k.notes { printError("goatimport: \(note)") }
                 keeper = k
             } catch let error as CheckpointError {
@@ -164,6 +182,8 @@ struct Import: ParsableCommand {
             }
         }
         options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
+        let sessions = noState ? nil : options.sessions
+        sessions?.isShared = true
         let importer = try makeImporter(options)
 
         let progress = ProgressReporter(sizes: inputs.map(ProgressReporter.estimatedSize), lanes: apis.count)
@@ -171,7 +191,11 @@ struct Import: ParsableCommand {
                                 noSessions: try noSessions(options), options: uploadOptions(retryFor: retryFor), stop: stop,
                                 onEvent: { lane, event in progress.handle(event, lane: lane, inputs: inputs) },
                                 onAcknowledged: { lane, batch in
-                                    if let last = batch.lastPosition { try keeper?.acknowledged(last, site: lane) }
+                                    guard !batch.covered.isEmpty else { return }
+                                    // Visits first: saved visits may run ahead of the checkpoint (lines
+                                    // read again continue the same visits), never behind it.
+                                    saveSessions(sessions, stateDir)
+                                    try keeper?.acknowledged(batch.covered, site: lane)
                                 })
         let signals = SignalHandlers { signal in
             printError("\ngoatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
@@ -183,7 +207,7 @@ struct Import: ParsableCommand {
         let outcome = UploadPipeline.run(lanes: lanes.lanes, threadName: "goatimport-parse") {
             try importer.run(inputs: inputs, into: lanes.sink)
         }
-        if !noState { try saveSessions(options.sessions, stateDir) }
+        if !noState { saveSessions(options.sessions, stateDir) }
         progress.clearLine()
         try finish(outcome, lanes, stop: stop, inputName: { inputs[$0] })
     }
@@ -215,6 +239,8 @@ struct Import: ParsableCommand {
         var options = options
         let stateDir = (store.path as NSString).deletingLastPathComponent
         options.sessions = try sessionOptions.makeTracker(stateDir: stateDir, dryRunDir: nil)
+        let sessions = options.sessions
+        sessions?.isShared = true
         if !stateSites.isEmpty {
             // Each site skips what it acknowledged before, in a file resumed from its checkpoint
             // (the follower resumes at the least advanced site; a file read again from its start
@@ -245,8 +271,11 @@ struct Import: ParsableCommand {
                 }
             },
             onAcknowledged: { lane, batch in
-                guard let checkpoint = batch.checkpoint else { return }
-                if stateSites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: stateSites[lane], of: stateSites) }
+                guard !batch.checkpoints.isEmpty else { return }
+                saveSessions(sessions, stateDir)   // visits first: never behind the checkpoint
+                for checkpoint in batch.checkpoints {
+                    if stateSites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: stateSites[lane], of: stateSites) }
+                }
                 try store.save()
             })
         let signals = SignalHandlers { signal in
@@ -256,14 +285,20 @@ struct Import: ParsableCommand {
             lanes.cancelAll()
         }
         defer { signals.cancel() }
+        // Where `--from end` starts (and the rotated files it skips) is saved now: a restart
+        // before the first acknowledgement resumes there instead of jumping to the end again.
+        do { try store.save() } catch let error as CheckpointError { throw CleanExit.message("\(error)") }
 
         let outcome = UploadPipeline.run(lanes: lanes.lanes, threadName: "goatimport-follow",
                                          uploaderDone: { stop.stop(); follower.stop() }) {
             try importer.follow(follower, into: lanes.sink, stop: stop)
         }
-        try saveSessions(options.sessions, stateDir)
+        saveSessions(options.sessions, stateDir)
         try finish(outcome, lanes, stop: stop, inputName: names.get)
     }
+
+    /// Malformed lines in a row that mean the format stopped matching (scattered ones are skipped).
+    static let malformedInARowLimit = 100
 
     private func makeImporter(_ options: Importer.Options) throws -> Importer {
         try formatErrorsClean { try Importer(options: options) }
@@ -304,8 +339,9 @@ struct Import: ParsableCommand {
         if !summary.inputErrors.isEmpty { throw ExitCode(1) }
     }
 
-    /// Open visits go with the state, so the next run continues them.
-    private func saveSessions(_ tracker: SessionTracker?, _ stateDir: String) throws {
+    /// Open visits go with the state (at every acknowledgement and at the end), so the next
+    /// run continues them, also after a crash.
+    private func saveSessions(_ tracker: SessionTracker?, _ stateDir: String) {
         guard let tracker else { return }
         do { try tracker.save(to: stateDir + "/sessions.json") } catch {
             printError("goatimport: warning: could not save open visits: \(error)")

@@ -22,29 +22,28 @@ struct ParsingOptions: ParsableArguments {
     }
 
     /// The format to read `inputs` with. For `auto`, the built-in format that reads their first
-    /// lines best, with the choice and its reason given to `report`; what it read of standard
-    /// input comes back as `stdinHead`, to be read again.
-    func resolveFormat(inputs: [String], report: (String) -> Void) throws -> (format: LogFormat, stdinHead: [UInt8]) {
-        guard format == BuiltinFormats.autoName else { return (try resolveFormat(), []) }
+    /// lines best, with the choice and its reason given to `report` (what it read of a stream is
+    /// read again by the import: `StreamInputs`).
+    func resolveFormat(inputs: [String], report: (String) -> Void) throws -> LogFormat {
+        guard format == BuiltinFormats.autoName else { return try resolveFormat() }
         let sample = InputSample.read(inputs, maxLineLength: maxLineLength)
         let detection = FormatDetector.detect(sample.lines)
         if detection.sampled == 0 {
             report("format: auto found no lines to look at; using \(BuiltinFormats.fallbackName) (choose with --format)")
-            return (BuiltinFormats.named(BuiltinFormats.fallbackName)!, sample.stdinHead)
+            return BuiltinFormats.named(BuiltinFormats.fallbackName)!
         }
         guard let chosen = detection.format else {
             let input = sample.inputs.count == 1 ? sample.inputs[0] : sample.inputs.joined(separator: ", ")
             throw CleanExit.message("\(FormatError.noFormatMatches(lines: detection.sampled, input: input))")
         }
         report("format: auto chose \(detection.explanation)")
-        return (chosen, sample.stdinHead)
+        return chosen
     }
 
     /// The importer's options from these flags and the filter flags: one place for import and verify.
     func importerOptions(filters: FilterOptions, inputs: [String]) throws -> Importer.Options {
-        let (format, stdinHead) = try resolveFormat(inputs: inputs) { printError("goatimport: " + $0) }
+        let format = try resolveFormat(inputs: inputs) { printError("goatimport: " + $0) }
         var options = Importer.Options(format: format)
-        options.stdinHead = stdinHead
         options.filter = try filters.resolve()
         options.timeZone = try resolveTimeZone()
         options.maxLineLength = maxLineLength

@@ -30,7 +30,7 @@ final class ProgressReporter: @unchecked Sendable {
 
     /// An input's size for progress: a gzip file's trailer holds its uncompressed size (mod 4 GiB).
     static func estimatedSize(_ path: String) -> Int64 {
-        guard path != "-", let handle = FileHandle(forReadingAtPath: path) else { return 0 }
+        guard !StreamInputs.isStream(path), let handle = FileHandle(forReadingAtPath: path) else { return 0 }
         defer { try? handle.close() }
         let head = handle.readData(ofLength: 2)
         let size = (try? handle.seekToEnd()).map { Int64($0) } ?? 0

@@ -79,6 +79,13 @@ struct APIModelTests {
         #expect(rows[1].title == "two\nlines" && rows[1].event && rows[1].referrer == "example.org")
         #expect(throws: ExportCSVError.unsupportedVersion("3")) { try ExportCSV.parse(csv: Data("3Path,Date\n".utf8)) }
         #expect(throws: ExportCSVError.notGzip) { try ExportCSV.parse(gzipped: Data(text.utf8)) }
+        // Real servers (2.4.1 and 2.7.0) write the booleans as 1 and 0, as the real export in
+        // ../shared/exports does.
+        let real = "2Path,Title,Event,UserAgent,Browser,System,Session,Bot,Referrer,Referrer scheme,Screen size,Location,FirstVisit,Date\n"
+            + "/x,,0,,Firefox 132,Linux ,ba84-af16,0,,o,\"0,0,1\",,1,2026-11-30T16:21:17Z\n"
+            + "video/play,,1,,,,s,0,,,,,0,2026-11-30T16:21:18Z\n"
+        let realRows = try ExportCSV.parse(csv: Data(real.utf8))
+        #expect(realRows.map(\.firstVisit) == [true, false] && realRows.map(\.event) == [false, true])
     }
 
     @Test("comparison: missing, extra, duplicates, rows outside the interval")

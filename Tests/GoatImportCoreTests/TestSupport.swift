@@ -57,12 +57,14 @@ func importFiles(_ paths: [String], format: String = "combined", configure: (ino
 
 /// Runs a command and returns its exit status, stdout and stderr.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil)
+func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
+         directory: String? = nil)
     throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let environment { process.environment = environment }
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe(), err = Pipe(), input = Pipe()
     process.standardOutput = out
     process.standardError = err

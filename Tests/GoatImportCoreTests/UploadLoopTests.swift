@@ -57,21 +57,21 @@ struct UploadLoopTests {
 
     @Test("split: the halves carry the hits in order; only the second carries the progress past them")
     func batchSplit() throws {
-        let batch = Batch(input: 0, noSessions: true)
+        let batch = Batch(noSessions: true)
         for line in 1...5 {
             let buffer = batch.body
             batch.willAppendHit()
             buffer.append("{\"path\":\"/p\(line)\"}")
             batch.didAppendHit(LinePosition(input: 0, line: line, endOffset: Int64(line * 10)))
         }
-        batch.didSkip(LinePosition(input: 0, line: 7, endOffset: 70))
-        batch.isFinal = true
+        batch.cover(LinePosition(input: 0, line: 7, endOffset: 70))
+        batch.cover(LinePosition(input: 1, line: 2, endOffset: 20))   // the batch ran on into the next file
         batch.close()
         let (first, second) = batch.split(after: 3)
         #expect(first.body.string == "{\"no_sessions\":true,\"hits\":[{\"path\":\"/p1\"},{\"path\":\"/p2\"},{\"path\":\"/p3\"}]}")
         #expect(second.body.string == "{\"no_sessions\":true,\"hits\":[{\"path\":\"/p4\"},{\"path\":\"/p5\"}]}")
-        #expect(first.lastPosition?.line == 3 && !first.isFinal)
-        #expect(second.lastPosition?.line == 7 && second.isFinal)
+        #expect(first.covered == [LinePosition(input: 0, line: 3, endOffset: 30)])
+        #expect(second.covered == [LinePosition(input: 0, line: 7, endOffset: 70), LinePosition(input: 1, line: 2, endOffset: 20)])
         #expect(second.positions.map(\.line) == [4, 5])
         let (a, b) = second.split(after: 1)
         #expect(a.body.string == "{\"no_sessions\":true,\"hits\":[{\"path\":\"/p4\"}]}")

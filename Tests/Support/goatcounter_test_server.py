@@ -4,7 +4,7 @@
 It answers like a real GoatCounter server does (status codes, JSON error bodies,
 headers, rate limits), in two styles: "v2.7" (the 2.7.0 release, checked against the real binary)
 and "v2.4.1" (an older release that was probed). The contract it follows is
-/work/shared/goatcounter-api.md; Tests/Support/README.md documents this server's
+../shared/goatcounter-api.md; Tests/Support/README.md documents this server's
 interface, its test-control API under /_test/, and every place where it had to
 guess.
 

@@ -93,7 +93,7 @@ public enum CatchUp {
 
     private static func decide(file: LogFile, id: FileFingerprint, store: CheckpointStore, firstRun: Bool,
                                from: FileFollower.StartPosition, now: Date, settled: Double) throws -> CatchUpItem? {
-        if let cp = store.checkpoint(for: id) {
+        if let cp = try file.checkpoint(in: store) {
             if cp.complete { return nil }
             if file.isGzip {
                 if let isize = file.gzipTrailerSize(), isize == UInt32(truncatingIfNeeded: cp.offset) { return nil }

@@ -13,7 +13,8 @@ public final class CheckpointKeeper {
     public let inputs: [String]
     /// Inputs with an identity; stdin and files without a complete first line have none.
     public private(set) var identities: [Int: FileFingerprint] = [:]
-    public private(set) var compressed: Set<Int> = []
+    /// Each checkpointed input, open: its tail is hashed from the descriptor, not the path.
+    private var files: [Int: LogFile] = [:]
     public private(set) var notes: [String] = []
     /// With a site map: the site URLs, each with progress of its own in every file's checkpoint.
     public let sites: [String]
@@ -25,19 +26,22 @@ public final class CheckpointKeeper {
         self.inputs = inputs
         self.sites = sites
         for (index, path) in inputs.enumerated() where path != "-" {
-            // Without a complete first line there is nothing to send yet, and no identity:
-            // such a file is read (it yields no line) but not checkpointed.
-            guard let fingerprint = try FileFingerprint.compute(path: path) else { continue }
+            // A stream (FIFO, process substitution) is read once, by the import, unchecked.
+            guard LogFile.isRegularFile(path) else { continue }
+            let file = try LogFile(path: path)
+            file.finished = !InputOrder.isLive(path)
+            // (Without a complete request line it has no identity: the caller leaves it out.)
+            guard let fingerprint = try file.fingerprint() else { continue }
             identities[index] = fingerprint
-            if try InputOpener.open(path: path) is GzipSource { compressed.insert(index) }
+            files[index] = file
         }
     }
 
     /// Start offsets for the importer; a failed tail check restarts a file at 0.
     public func startPositions() throws -> [Int: (offset: Int64, line: Int)] {
         var result: [Int: (offset: Int64, line: Int)] = [:]
-        for (index, fingerprint) in identities {
-            guard let checkpoint = store.checkpoint(for: fingerprint) else { continue }
+        for (index, file) in files {
+            guard let checkpoint = try file.checkpoint(in: store) else { continue }
             if checkpoint.offset > 0 {
                 guard try tailMatches(index, checkpoint.offset, checkpoint.tail) else {
                     notes.append("\(inputs[index]): its content before the saved offset changed (truncated or replaced); reading it from the start")
@@ -60,19 +64,23 @@ public final class CheckpointKeeper {
 
     private func tailMatches(_ index: Int, _ offset: Int64, _ tail: String) throws -> Bool {
         if tail.isEmpty { return true }
-        return try TailCheck.hash(path: inputs[index], before: offset) == tail
+        return try files[index]?.tailHash(before: offset) == tail
     }
 
-    /// The server acknowledged `position` and everything before it in that input (with a site
-    /// map: everything of site `site`'s).
-    public func acknowledged(_ position: LinePosition, site: Int = 0) throws {
-        guard let fingerprint = identities[position.input] else { return }
+    /// The server acknowledged a batch: in each input it covers, everything up to its position
+    /// there (with a site map: everything of site `site`'s). Saved once.
+    public func acknowledged(_ positions: [LinePosition], site: Int = 0) throws {
+        for position in positions { try record(position, site: site) }
+        try store.save()
+    }
+
+    private func record(_ position: LinePosition, site: Int) throws {
+        guard let fingerprint = identities[position.input], let file = files[position.input] else { return }
         let path = inputs[position.input]
         // The tail is checked for plain files; a .gz is rotated and immutable, and hashing its
         // tail would mean decompressing it from the start at every acknowledgement.
-        let tail = compressed.contains(position.input) ? "" : (try TailCheck.hash(path: path, before: position.endOffset) ?? "")
+        let tail = file.isGzip ? "" : (try file.tailHash(before: position.endOffset) ?? "")
         let checkpoint = Checkpoint(fingerprint: fingerprint, offset: position.endOffset, tail: tail, line: position.line, path: path)
         if sites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: sites[site], of: sites) }
-        try store.save()
     }
 }

@@ -227,6 +227,17 @@ public final class CheckpointStore: @unchecked Sendable {
 
     public func checkpoint(for fingerprint: FileFingerprint) -> Checkpoint? { locked { entries[fingerprint] } }
 
+    /// The checkpoint under `fingerprint`, else the one an older release stored under the
+    /// file's `legacy` identity (its first line), given the new key; nil when neither exists.
+    public func checkpoint(for fingerprint: FileFingerprint, legacy: FileFingerprint?) -> Checkpoint? {
+        locked {
+            if let entry = entries[fingerprint] { return entry }
+            guard let legacy, legacy != fingerprint, var entry = entries[legacy] else { return nil }
+            entry.fingerprint = fingerprint
+            return entry
+        }
+    }
+
     /// Records progress in memory (call `save` to persist).
     public func update(_ checkpoint: Checkpoint) { locked { entries[checkpoint.fingerprint] = checkpoint } }
 

@@ -3,16 +3,25 @@ import Glibc
 #endif
 
 /// The identity of a log file that survives renames and compression: a 64-bit FNV-1a hash of
-/// its first line, newline included, read from the decompressed content (at most the first
-/// `FileFingerprint.maxBytes` bytes when the first line is longer).
+/// its first bytes, read from the decompressed content, up to and including the first line that
+/// is not a directive (`#…`), newline included (at most `FileFingerprint.maxBytes` bytes).
 ///
+/// Directive lines are hashed but do not end the identity: every IIS log starts with
+/// `#Software: Microsoft Internet Information Services 10.0` and every CloudFront log with
+/// `#Version: 1.0`, so only the first request line tells two such files apart.
 /// `access.log`, `access.log.1` and `access.log.1.gz` with the same content have the same
 /// identity; a file truncated and rewritten (copytruncate) gets a new one. A file whose first
-/// line is not complete yet has no identity (`compute` returns nil: wait for more data).
+/// request line is not complete yet has no identity (`compute` returns nil: wait for more data).
 /// It is written as 16 lowercase hex digits in the state file.
+///
+/// For a file whose first line is a request line of at most `legacyMaxBytes` bytes (nginx,
+/// Apache, Caddy…) this is the identity goatimport has always used. Other files were known by
+/// their first line alone (`legacy`): a state file written then is still found under that key.
 public struct FileFingerprint: Hashable, Sendable, Codable, CustomStringConvertible {
-    /// Bytes hashed at most when the first line is longer than this.
-    public static let maxBytes = 1024
+    /// Bytes hashed at most when the directives and first request line are longer than this.
+    public static let maxBytes = 4096
+    /// The cap of the legacy identity (the first line only).
+    public static let legacyMaxBytes = 1024
 
     public let value: UInt64
 
@@ -47,32 +56,64 @@ public struct FileFingerprint: Hashable, Sendable, Codable, CustomStringConverti
         try compute(source: InputOpener.open(path: path))
     }
 
-    /// The fingerprint of a stream read from its start; nil when its first line is incomplete.
+    /// The fingerprint of a stream read from its start; nil when its first request line is incomplete.
     public static func compute(source: ByteSource) throws -> FileFingerprint? {
+        try identities(source: source)?.current
+    }
+
+    /// The identity and the legacy one (first line only) of a stream read from its start.
+    static func identities(source: ByteSource, finished: Bool = false) throws -> (current: FileFingerprint, legacy: FileFingerprint?)? {
         var head = [UInt8](repeating: 0, count: maxBytes)
         var got = 0
         while got < maxBytes {
             let n = try head.withUnsafeMutableBytes { try source.read(into: $0.baseAddress! + got, capacity: maxBytes - got) }
             if n == 0 { break }
-            // Stop as soon as the first line is complete: no need to read further.
-            if head[got..<(got + n)].contains(0x0A) { got += n; break }
             got += n
+            // Stop as soon as the identity is complete: no need to read further.
+            if compute(head: head[0..<got]) != nil { break }
         }
-        return compute(head: head[0..<got])
+        return identities(head: head[0..<got], finished: finished)
+    }
+
+    /// A finished file ends at its last byte: one shorter than an identity is known by all of
+    /// it, as if its last line ended with a newline.
+    static func identities(head: ArraySlice<UInt8>, finished: Bool) -> (current: FileFingerprint, legacy: FileFingerprint?)? {
+        if let current = compute(head: head) { return (current, legacy(head: head)) }
+        guard finished, !head.isEmpty, head.count < maxBytes, head.last != 0x0A else { return nil }
+        let whole = Array(head) + [0x0A]
+        return compute(head: whole).map { ($0, legacy(head: whole)) }
     }
 
     /// The fingerprint of the first bytes of a stream (as many as are available, up to
-    /// `maxBytes`).
+    /// `maxBytes`): through the first line that does not start with `#`.
     public static func compute<C: Collection>(head: C) -> FileFingerprint? where C.Element == UInt8 {
         var hash = FNV1a()
         var n = 0
+        var lineStart = true
+        var directive = false
         for byte in head {
             if n == maxBytes { break }
             hash.add(byte)
             n += 1
-            if byte == 0x0A { return FileFingerprint(value: hash.value) }
+            if lineStart { directive = byte == UInt8(ascii: "#") }
+            lineStart = byte == 0x0A
+            if byte == 0x0A && !directive { return FileFingerprint(value: hash.value) }
         }
         return n == maxBytes ? FileFingerprint(value: hash.value) : nil
+    }
+
+    /// The identity of releases before directive lines were skipped: the first line alone (at most
+    /// `legacyMaxBytes`). Used only to find checkpoints in a state file written by them.
+    public static func legacy<C: Collection>(head: C) -> FileFingerprint? where C.Element == UInt8 {
+        var hash = FNV1a()
+        var n = 0
+        for byte in head {
+            if n == legacyMaxBytes { break }
+            hash.add(byte)
+            n += 1
+            if byte == 0x0A { return FileFingerprint(value: hash.value) }
+        }
+        return n == legacyMaxBytes ? FileFingerprint(value: hash.value) : nil
     }
 }
 
@@ -146,6 +187,9 @@ final class LogFile {
     let device: UInt64
     let inode: UInt64
     let isGzip: Bool
+    /// No server writes to it any more (a rotated name, given to a one-shot run): its last line
+    /// ends at its last byte, newline or not.
+    var finished = false
 
     init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -171,6 +215,13 @@ final class LogFile {
 
     deinit { close(fd) }
 
+    /// Whether `path` names a regular file, asked without opening it (opening a FIFO waits for
+    /// a writer, and reading a pipe consumes what the import must read).
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
     /// Current size on disk (compressed size for gzip).
     func size() -> Int64 {
         var st = stat()
@@ -193,13 +244,24 @@ final class LogFile {
         return isGzip ? GzipSource(inner: raw) : raw
     }
 
-    func fingerprint() throws -> FileFingerprint? {
+    func fingerprint() throws -> FileFingerprint? { try identities()?.current }
+
+    /// The identity, and the legacy one to look up a checkpoint written by an older release.
+    func identities() throws -> (current: FileFingerprint, legacy: FileFingerprint?)? {
         if !isGzip {
             var head = [UInt8](repeating: 0, count: FileFingerprint.maxBytes)
             let n = try readFully(&head, at: 0)
-            return FileFingerprint.compute(head: head[0..<n])
+            return FileFingerprint.identities(head: head[0..<n], finished: finished)
         }
-        return try FileFingerprint.compute(source: stream())
+        return try FileFingerprint.identities(source: stream(), finished: true)
+    }
+
+    /// The stored checkpoint of this file: under its identity, else (a state file written by an
+    /// older release) under its legacy identity, re-keyed. The caller checks the tail as always,
+    /// which tells apart the files an older release confused (IIS logs sharing a first line).
+    func checkpoint(in store: CheckpointStore?) throws -> Checkpoint? {
+        guard let store, let ids = try identities() else { return nil }
+        return store.checkpoint(for: ids.current, legacy: ids.legacy)
     }
 
     /// See `TailCheck`. For gzip the stream is decompressed up to `offset`.

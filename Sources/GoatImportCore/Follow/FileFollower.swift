@@ -208,6 +208,11 @@ public final class FileFollower {
         // A rotated file: done when it cannot grow (gzip, copy) or has not grown for the grace
         // period since it stopped being the live file (or was opened, for the backlog).
         if r.static || now - max(r.lastData, r.quietSince ?? r.lastData) >= options.gracePeriod {
+            if !r.reader.emitPartialLineAtEOF && r.reader.pendingBytes > 0 {
+                // Finished: its last line ends at its last byte, newline or not.
+                r.reader.emitPartialLineAtEOF = true
+                return true
+            }
             events.append("done \(r.file.path)")
             readings.removeFirst()
             watchCurrent()
@@ -289,7 +294,7 @@ public final class FileFollower {
         var start: Int64 = 0
         var line = 0
         var verifiedTail: [UInt8]?
-        if let identity, let cp = store?.checkpoint(for: identity), cp.offset > 0 {
+        if identity != nil, let cp = try file.checkpoint(in: store), cp.offset > 0 {
             if let tail = try Reading.verify(file: file, offset: cp.offset, tail: cp.tail) {
                 start = cp.offset
                 line = cp.line
@@ -471,8 +476,7 @@ public final class FileFollower {
 
         /// Adds a line's raw bytes (content, `\r`, `\n`) to the tail ring; returns the tail hash.
         func absorb(_ line: Line) -> String {
-            // The reader trims a `\r` before the newline; the bytes are still in its buffer.
-            let rawCount = line.count + (line.base[line.count] == 0x0D ? 2 : 1)
+            let rawCount = line.rawCount
             let lineStart = line.endOffset - Int64(rawCount)
             if !ringValid || lineStart != ringEnd {
                 // A gap (skipped long line): read the bytes before this line again.

@@ -17,6 +17,10 @@ public final class SessionTracker {
     private var visits = VisitTable()
     private var newest = Int.min
     private let hex = ByteBuffer(capacity: 16)
+    /// Set when another thread saves the visits (with each acknowledged checkpoint) while this
+    /// one looks them up: both then take `lock`.
+    public var isShared = false
+    private let lock = NSLock()
 
     public init(secret: [UInt8], gap: Int = 8 * 3600) {
         precondition(secret.count >= 16)
@@ -28,7 +32,11 @@ public final class SessionTracker {
 
     /// The id of the visit this hit belongs to, as 16 hex digits (valid until the next call).
     public func session(ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer, time: Int) -> UnsafeBufferPointer<UInt8> {
-        session(visitor: visitor(ip: ip, userAgent: userAgent), time: time)
+        let visitor = visitor(ip: ip, userAgent: userAgent)
+        guard isShared else { return session(visitor: visitor, time: time) }
+        lock.lock()
+        defer { lock.unlock() }
+        return session(visitor: visitor, time: time)
     }
 
     /// The keyed hash of one visitor: the costly half of `session`, which parse lanes compute
@@ -80,6 +88,8 @@ public final class SessionTracker {
     }
 
     public func save(to path: String) throws {
+        if isShared { lock.lock() }
+        defer { if isShared { lock.unlock() } }
         prune()
         var saved = Saved(gap: gap, visits: [:])
         for i in 0..<visits.capacity where visits.isOccupied(i) {

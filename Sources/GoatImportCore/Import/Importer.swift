@@ -15,9 +15,10 @@ public final class Importer {
         /// Where to start each input (by index): a checkpoint's offset and line. The bytes before
         /// the offset are skipped (decompressed and dropped for gzip).
         public var startPositions: [Int: (offset: Int64, line: Int)] = [:]
-        /// With checkpoints a last line without its newline may still be being written: leave it
-        /// for the next run instead of sending half a line.
-        public var emitPartialLastLine = true
+        /// Inputs (by index) that a server may still be writing, with checkpoints: a last line
+        /// without its newline may be half written and waits for the next run. Every other
+        /// input is finished and ends at its last byte, newline or not.
+        public var liveInputs: Set<Int> = []
         /// Visits from the log's timestamps (`session` in each hit); nil leaves them to the server.
         public var sessions: SessionTracker?
         /// Routes each line to a site by its host (`--site-map`); nil sends everything to one site.
@@ -28,8 +29,10 @@ public final class Importer {
         /// Follow mode's source of `siteStarts` for a file met while following, given where its
         /// first line read ends (to tell a resumed file from one read again from the start).
         public var siteStartsForFile: ((FileFingerprint, Int64) -> [Int64]?)?
-        /// Bytes already read from standard input (to detect the format): read again first.
-        public var stdinHead: [UInt8] = []
+        /// This many malformed lines in a row mean the format has stopped matching the log: the
+        /// run stops (`FormatStoppedMatching`) before a checkpoint passes them, so a rerun with
+        /// the right format still sends them. nil: every malformed line is counted and skipped.
+        public var stopAfterMalformedInARow: Int?
         public init(format: LogFormat) { self.format = format }
     }
 
@@ -46,6 +49,9 @@ public final class Importer {
     private var siteHits: [Int] = []
     /// Set for `goatcounter-csv`: its records take their own path to the sink.
     private let exportRows: ExportRows?
+    /// The malformed lines in a row just read (with `stopAfterMalformedInARow`): held back from
+    /// the sink, so no checkpoint passes them until a good line shows the format still matches.
+    private var malformedRun = MalformedRun()
 
     public init(options: Options) throws {
         self.options = options
@@ -66,8 +72,9 @@ public final class Importer {
     /// Checks that every input can be opened before anything is sent: a typo in the fifth
     /// file name should stop the run before the first four are half-imported.
     public static func checkReadable(_ paths: [String]) throws {
-        for path in paths where path != "-" {
-            _ = try FileSource(path: path)
+        for path in paths {
+            // (A stream is opened once, and kept for the import.)
+            if StreamInputs.isStream(path) { _ = try StreamInputs.shared.sampling(path) } else { _ = try FileSource(path: path) }
         }
     }
 
@@ -78,7 +85,7 @@ public final class Importer {
         for (index, path) in inputs.enumerated() {
             summary.files += 1
             do {
-                let source = try InputOpener.open(path: path, stdinHead: options.stdinHead)
+                let source = try InputOpener.open(path: path)
                 let start = options.startPositions[index] ?? (0, 0)
                 if start.offset > 0 {
                     if directives {
@@ -88,10 +95,10 @@ public final class Importer {
                     }
                 }
                 // Reading (the kernel's copy from the page cache, ~20% of a plain run) and
-                // decompression run a few chunks ahead on a thread of their own. Not for stdin:
+                // decompression run a few chunks ahead on a thread of their own. Not for a stream:
                 // a stopped run must not wait on a read that may never return.
-                let reader = LineReader(source: path == "-" ? source : PrefetchSource(inner: source),
-                                        maxLineLength: options.maxLineLength, emitPartialLineAtEOF: options.emitPartialLastLine,
+                let reader = LineReader(source: StreamInputs.isStream(path) ? source : PrefetchSource(inner: source),
+                                        maxLineLength: options.maxLineLength, emitPartialLineAtEOF: !options.liveInputs.contains(index),
                                         startOffset: start.offset, startLine: start.line)
                 do {
                     if let exportRows {
@@ -106,6 +113,8 @@ public final class Importer {
                     summary.inputErrors.append(error.description)
                     options.onInputError?(error.description)
                 }
+                // Malformed lines at the end of a file, fewer than the limit: scattered, skipped.
+                if let held = malformedRun.reset() { try sink.didSkipLine(at: held, reason: .malformed) }
                 summary.bytes += reader.offset - start.offset
                 summary[.tooLong] += reader.tooLongLines
                 summary.lines += reader.tooLongLines
@@ -142,20 +151,18 @@ public final class Importer {
         guard parser.parse(line.base, line.count, into: fields) else {
             if directives && line.count > 0 && line.base[0] == UInt8(ascii: "#") {
                 summary[.directive] += 1
+                malformedRun.clear()
                 try sink.didSkipLine(at: position, reason: .directive)
                 return
             }
-            summary[.malformed] += 1
-            options.onMalformed?(name, line.number, "does not match the format", Self.text(line))
-            try sink.didSkipLine(at: position, reason: .malformed)
+            try malformed(line, position, name, "does not match the format", into: sink, summary: &summary)
             return
         }
         if let problem = builder.build(line.base, fields, into: &pv) {
-            summary[.malformed] += 1
-            options.onMalformed?(name, line.number, problem.rawValue, Self.text(line))
-            try sink.didSkipLine(at: position, reason: .malformed)
+            try malformed(line, position, name, problem.rawValue, into: sink, summary: &summary)
             return
         }
+        malformedRun.clear()
         if let reason = filter.check(line.base, pv, hasUserAgentField: parser.hasUserAgentField) {
             summary[reason] += 1
             try sink.didSkipLine(at: position, reason: reason)
@@ -191,6 +198,21 @@ public final class Importer {
         try sink.didEncodeHit(at: position)
     }
 
+    /// Counts a malformed line; hands it to the sink as skipped, or holds it back while it may
+    /// be part of a run that means the format stopped matching (then the run stops).
+    private func malformed(_ line: Line, _ position: LinePosition, _ name: String, _ reason: String,
+                           into sink: HitSink, summary: inout ImportSummary) throws {
+        summary[.malformed] += 1
+        options.onMalformed?(name, line.number, reason, Self.text(line))
+        guard let limit = options.stopAfterMalformedInARow else {
+            return try sink.didSkipLine(at: position, reason: .malformed)
+        }
+        if malformedRun.add(position, file: name) >= limit {
+            throw FormatStoppedMatching(file: malformedRun.file, line: malformedRun.firstLine, count: malformedRun.count,
+                                        format: options.format.name)
+        }
+    }
+
     /// Follows a live log until `stop`: every complete line, across rotations, with hits
     /// flushed when the log goes quiet or a batch has waited `flushAfter` seconds.
     public func follow(_ follower: LineFollowing, into sink: FollowingSink, stop: StopSignal,
@@ -214,7 +236,7 @@ public final class Importer {
                 summary.files += 1
                 if let starts = options.siteStartsForFile?(followed.identity, followed.endOffset) { siteStarts[input] = starts }
                 // A W3C log resumed at its checkpoint: its columns are in the `#Fields:` above.
-                let before = followed.endOffset - Int64(followed.line.count) - 1
+                let before = followed.endOffset - Int64(followed.line.rawCount)
                 if directives && before > 0 {
                     do { try readDirectives(try InputOpener.open(path: followed.path), bytes: before) } catch {
                         options.onInputError?("\(followed.path): cannot read its #Fields: lines before the checkpoint (\(error))")
@@ -223,10 +245,11 @@ public final class Importer {
                 onNewInput?(input, followed.path)
             }
             let line = Line(base: followed.line.base, count: followed.line.count, number: followed.lineNumber,
-                            endOffset: followed.endOffset)
-            try process(line, input: input, name: followed.path, into: sink, summary: &summary, pageview: &pv)
+                            endOffset: followed.endOffset, rawCount: followed.line.rawCount)
+            // Before the line: a batch it fills ships at once, and must carry this checkpoint.
             sink.note(checkpoint: followed.checkpoint)
-            summary.bytes += Int64(followed.line.count + 1)
+            try process(line, input: input, name: followed.path, into: sink, summary: &summary, pageview: &pv)
+            summary.bytes += Int64(followed.line.rawCount)
             let now = RateLimitPacer.monotonic()
             if batchStarted == nil { batchStarted = now }
             if let started = batchStarted, now - started >= flushAfter {

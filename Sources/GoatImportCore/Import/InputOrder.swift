@@ -26,6 +26,14 @@ public enum InputOrder {
         return Key(base: name, generation: 0, date: "")
     }
 
+    /// Whether a server may still be writing `path`: not standard input, not compressed, not a
+    /// rotated name (`access.log.1`, `access.log-20261101`).
+    public static func isLive(_ path: String) -> Bool {
+        guard path != "-", ![".gz", ".bz2", ".xz", ".zst"].contains(where: path.hasSuffix) else { return false }
+        let k = key(path)
+        return k.generation == 0 && k.date.isEmpty && k.base == path
+    }
+
     public static func sorted(_ paths: [String]) -> [String] {
         let keys = paths.map(key)
         var groups: [String: [Int]] = [:]

@@ -88,7 +88,7 @@ public final class LaneImporter {
             summary.files += 1
             merger.startInput()
             do {
-                var source = try InputOpener.open(path: path, stdinHead: options.stdinHead)
+                var source = try InputOpener.open(path: path)
                 // Inflating runs on a thread of its own, beside the lanes, rather than in turn
                 // with cutting blocks (stdin excepted: a stopped run must not wait on a read).
                 if source is GzipSource && path != "-" { source = PrefetchSource(inner: source) }

@@ -115,11 +115,11 @@ final class LimitedSource: ByteSource {
 public enum InputOpener {
     /// Opens a path (or `-`) and decompresses it when its first bytes are a gzip header,
     /// whatever its name says: rotated logs are not always named `.gz`, and some are.
-    /// `stdinHead` is what was already read from standard input (by format detection).
-    public static func open(path: String, stdinHead: [UInt8] = []) throws -> ByteSource {
-        let file = try FileSource(path: path)
-        if path == "-" && !stdinHead.isEmpty { return try open(source: PrefixedSource(prefix: stdinHead, inner: file)) }
-        return try open(source: file)
+    /// A stream (standard input, a FIFO) comes from `StreamInputs`: opened once, what format
+    /// detection read from it first.
+    public static func open(path: String) throws -> ByteSource {
+        if StreamInputs.isStream(path) { return try open(source: StreamInputs.shared.reading(path)) }
+        return try open(source: FileSource(path: path))
     }
 
     /// The same for a source that is already open.

@@ -1,11 +1,10 @@
 /// The first lines of the inputs, for format detection, taken without losing them for the
-/// import: files are opened again from their start; what was read from standard input is kept
-/// in `stdinHead` and read again first (`Importer.Options.stdinHead`).
+/// import: files are opened again from their start; what was read from a stream (standard
+/// input, a FIFO) is kept by `StreamInputs` and read again first by the import.
 public struct InputSample {
     /// Lines in input order, `#` directive lines included (a W3C parser learns its columns
     /// from them) but not counted towards `maxLines`.
     public var lines: [[UInt8]] = []
-    public var stdinHead: [UInt8] = []
     /// The inputs the lines came from.
     public var inputs: [String] = []
 
@@ -15,13 +14,10 @@ public struct InputSample {
         var sample = InputSample()
         var counted = 0
         for path in paths where counted < maxLines {
-            var recorder: RecordingSource?
             do {
                 let source: ByteSource
-                if path == "-" {
-                    let r = RecordingSource(inner: try FileSource(path: "-"))
-                    recorder = r
-                    source = try InputOpener.open(source: r)
+                if StreamInputs.isStream(path) {
+                    source = try InputOpener.open(source: StreamInputs.shared.sampling(path))
                 } else {
                     source = try InputOpener.open(path: path)
                 }
@@ -36,7 +32,6 @@ public struct InputSample {
             } catch {
                 // A truncated gzip or an unreadable file: the lines so far are the sample.
             }
-            if let recorder { sample.stdinHead = recorder.bytes }
         }
         return sample
     }
@@ -44,7 +39,7 @@ public struct InputSample {
 
 /// Keeps a copy of every byte read through it.
 final class RecordingSource: ByteSource {
-    private let inner: ByteSource
+    let inner: ByteSource
     private(set) var bytes: [UInt8] = []
 
     init(inner: ByteSource) { self.inner = inner }

@@ -10,6 +10,17 @@ public struct Line {
     public let number: Int
     /// Byte offset (in the decompressed stream) just past this line's newline.
     public let endOffset: Int64
+    /// The line's bytes in the stream: content, a `\r` dropped from it, the newline (none for
+    /// a finished file's last line).
+    public let rawCount: Int
+
+    public init(base: UnsafePointer<UInt8>, count: Int, number: Int, endOffset: Int64, rawCount: Int? = nil) {
+        self.base = base
+        self.count = count
+        self.number = number
+        self.endOffset = endOffset
+        self.rawCount = rawCount ?? count + 1
+    }
 }
 
 /// Splits a byte stream into lines with memchr over large reads; no allocation per line.
@@ -75,7 +86,7 @@ public final class LineReader {
                     let length = nlIndex - lineStart
                     if length > maxLineLength { tooLongLines += 1; continue }
                     return Line(base: UnsafePointer(buffer + lineStart), count: Self.withoutCR(buffer + lineStart, length),
-                                number: lineNumber, endOffset: offset)
+                                number: lineNumber, endOffset: offset, rawCount: length + 1)
                 }
             }
             // No newline in what is buffered: make room and read more.
@@ -106,7 +117,7 @@ public final class LineReader {
             if skippingLongLine { skippingLongLine = false; lineNumber += 1; return nil }
             lineNumber += 1
             return Line(base: UnsafePointer(buffer + lineStart), count: Self.withoutCR(buffer + lineStart, length),
-                        number: lineNumber, endOffset: offset)
+                        number: lineNumber, endOffset: offset, rawCount: length)
         }
     }
 

@@ -1,24 +1,26 @@
 /// Up to `--batch-size` encoded hits and where they came from: the body of one count request.
 ///
-/// A batch never spans two inputs, so its acknowledgement moves exactly one file's checkpoint.
-/// A batch with no hits carries only progress (lines that were all filtered) and is not sent.
+/// A batch spans inputs (300 one-line files are one request, not 300): it keeps the last line it
+/// covers in each, so its acknowledgement moves every one of those files' checkpoints. A batch
+/// with no hits carries only progress (lines that were all filtered) and is not sent.
 public final class Batch: @unchecked Sendable {
-    public let input: Int
     public let body = ByteBuffer(capacity: 256 * 1024)
     public private(set) var positions: [LinePosition] = []
     /// Where each hit's JSON starts in `body`: a batch too large for a proxy is cut between hits.
     private var hitStarts: [Int] = []
-    /// The last line covered, hit or skipped: where a checkpoint may move once acknowledged.
-    public private(set) var lastPosition: LinePosition?
-    public var isFinal = false   // the input's last batch
-    /// In follow mode, the checkpoint after the batch's last line, ready to save on acknowledgement.
-    public var checkpoint: Checkpoint?
+    /// Per input covered, in order, the last line covered (hit or skipped): where each input's
+    /// checkpoint may move once the batch is acknowledged.
+    public private(set) var covered: [LinePosition] = []
+    /// The last line covered.
+    public var lastPosition: LinePosition? { covered.last }
+    /// In follow mode, per file covered, the checkpoint after the batch's last line in it, ready
+    /// to save on acknowledgement.
+    public private(set) var checkpoints: [Checkpoint] = []
 
     private static let prefixWithSessions: StaticString = "{\"hits\":["
     private static let prefixNoSessions: StaticString = "{\"no_sessions\":true,\"hits\":["
 
-    init(input: Int, noSessions: Bool) {
-        self.input = input
+    init(noSessions: Bool) {
         body.append(noSessions ? Batch.prefixNoSessions : Batch.prefixWithSessions)
     }
 
@@ -34,24 +36,42 @@ public final class Batch: @unchecked Sendable {
     @inline(__always)
     func didAppendHit(_ position: LinePosition) {
         positions.append(position)
-        lastPosition = position
+        cover(position)
     }
 
-    func didSkip(_ position: LinePosition) { lastPosition = position }
+    @inline(__always)
+    func cover(_ position: LinePosition) {
+        if let last = covered.last, last.input == position.input {
+            covered[covered.count - 1] = position
+        } else {
+            covered.append(position)
+        }
+    }
+
+    func cover(_ checkpoint: Checkpoint) {
+        if let last = checkpoints.last, last.fingerprint == checkpoint.fingerprint {
+            checkpoints[checkpoints.count - 1] = checkpoint
+        } else {
+            checkpoints.append(checkpoint)
+        }
+    }
+
+    /// Whether the batch holds hits or progress.
+    var isEmpty: Bool { covered.isEmpty && checkpoints.isEmpty }
 
     func close() { body.append("]}") }
 
     /// The closed batch cut in two after `count` hits (0 < count < hitCount), for a server that
     /// refuses the whole as too large. Only the second half carries the batch's progress past
-    /// its hits (skipped lines, the follow checkpoint, the end of the input): the first half's
-    /// acknowledgement moves a checkpoint only to its own last hit, so a crash between the two
+    /// its hits (skipped lines, the follow checkpoints, the files it ran through): the first
+    /// half's acknowledgement moves checkpoints only to its own hits, so a crash between the two
     /// acknowledgements resends exactly the second half.
     func split(after count: Int) -> (Batch, Batch) {
         precondition(count > 0 && count < hitCount)
         let prefixLength = hitStarts[0]
         let bodyEnd = body.count - 2   // before "]}"
         func part(_ range: Range<Int>) -> Batch {
-            let batch = Batch(input: input, prefix: UnsafeBufferPointer(start: body.base, count: prefixLength))
+            let batch = Batch(prefix: UnsafeBufferPointer(start: body.base, count: prefixLength))
             for i in range {
                 batch.willAppendHit()
                 let end = i + 1 < hitCount ? hitStarts[i + 1] - 1 : bodyEnd   // before the next hit's comma
@@ -63,14 +83,12 @@ public final class Batch: @unchecked Sendable {
         }
         let first = part(0..<count)
         let second = part(count..<hitCount)
-        second.lastPosition = lastPosition
-        second.isFinal = isFinal
-        second.checkpoint = checkpoint
+        second.covered = covered
+        second.checkpoints = checkpoints
         return (first, second)
     }
 
-    private init(input: Int, prefix: UnsafeBufferPointer<UInt8>) {
-        self.input = input
+    private init(prefix: UnsafeBufferPointer<UInt8>) {
         body.append(prefix.baseAddress!, count: prefix.count)
     }
 }

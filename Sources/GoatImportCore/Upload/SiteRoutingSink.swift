@@ -2,7 +2,7 @@
 /// uploader), and each site's progress moves past the lines that went elsewhere, so every
 /// site's checkpoint can advance on its own.
 ///
-/// Progress is handed to a site lazily (before its next hit, and to every site when an input
+/// Progress is handed to a site lazily (before its next hit, and to every site when the import
 /// ends or the log goes quiet) rather than per line, so a line costs one call whatever the
 /// number of sites.
 ///
@@ -15,7 +15,8 @@ public final class SiteRoutingSink: FollowingSink {
     public private(set) var stopped: [Bool]
     private var lastSeen: LinePosition?
     private var lastCheckpoint: Checkpoint?
-    private var lastHitSite = -1
+    /// The checkpoint after the line being processed (noted before the line is).
+    private var pendingCheckpoint: Checkpoint?
     /// Lines seen, and per site the count it has been told about: a quiet log must not ship
     /// an empty batch per site at every flush.
     private var seen = 0
@@ -49,33 +50,31 @@ public final class SiteRoutingSink: FollowingSink {
 
     public func didEncodeHit(at position: LinePosition) throws {
         lastSeen = position
-        lastHitSite = position.site
+        lastCheckpoint = pendingCheckpoint
         seen += 1
         told[position.site] = seen
-        if !stopped[position.site] { try guarded(position.site) { try sinks[position.site].didEncodeHit(at: position) } }
+        if !stopped[position.site] {
+            try guarded(position.site) {
+                if let pendingCheckpoint { sinks[position.site].note(checkpoint: pendingCheckpoint) }
+                try sinks[position.site].didEncodeHit(at: position)
+            }
+        }
     }
 
     public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {
         lastSeen = position
-        lastHitSite = -1
+        lastCheckpoint = pendingCheckpoint
         seen += 1
     }
 
     public func note(checkpoint: Checkpoint) {
-        lastCheckpoint = checkpoint
-        if lastHitSite >= 0 && !stopped[lastHitSite] { sinks[lastHitSite].note(checkpoint: checkpoint) }
+        pendingCheckpoint = checkpoint
     }
 
+
+    /// Every site's batch covers the input to its end (batches run on into the next input).
     public func didFinishInput(_ input: Int) throws {
-        for site in sinks.indices where !stopped[site] {
-            try guarded(site) {
-                if lastSeen?.input == input { try catchUp(site) }
-                try sinks[site].didFinishInput(input)
-            }
-        }
-        lastSeen = nil
-        lastCheckpoint = nil
-        lastHitSite = -1
+        for site in sinks.indices where !stopped[site] { _ = try guarded(site) { try catchUp(site) } }
     }
 
     public func flush() throws {
@@ -87,8 +86,14 @@ public final class SiteRoutingSink: FollowingSink {
         }
     }
 
+    /// Every site gets the progress of the last lines, then its last batch.
     public func finish() throws {
-        for sink in sinks { try sink.finish() }
+        for site in sinks.indices where !stopped[site] {
+            _ = try guarded(site) {
+                try catchUp(site)
+                try sinks[site].finish()
+            }
+        }
     }
 
     /// Runs one site's step; a cancelled queue stops that site only, until none is left.

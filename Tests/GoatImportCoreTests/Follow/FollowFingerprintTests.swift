@@ -32,15 +32,29 @@ struct FollowFingerprintTests {
         #expect(try FileFingerprint.compute(path: dir.file("access.log")) != nil)
     }
 
-    @Test func longFirstLineHashesFirstKiB() throws {
+    @Test func longFirstLineHashesFirstBytes() throws {
         let dir = FollowTempDir()
-        let long = String(repeating: "x", count: 1500)
-        dir.write("a", long)  // no newline, but over 1 KiB: has an identity
-        dir.write("b", String(repeating: "x", count: 1024) + "different tail\n")
+        let cap = FileFingerprint.maxBytes
+        dir.write("a", String(repeating: "x", count: cap + 500))  // no newline, but over the cap: has an identity
+        dir.write("b", String(repeating: "x", count: cap) + "different tail\n")
         let a = try #require(try FileFingerprint.compute(path: dir.file("a")))
         #expect(try FileFingerprint.compute(path: dir.file("b")) == a)
-        dir.write("c", String(repeating: "x", count: 1023))
+        dir.write("c", String(repeating: "x", count: cap - 1))
         #expect(try FileFingerprint.compute(path: dir.file("c")) == nil)
+    }
+
+    @Test("directive lines do not end the identity: W3C files sharing their header are told apart by their first request")
+    func directivesAreNotEnough() throws {
+        let header = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Fields: date time cs-uri-stem\n"
+        let a = try #require(FileFingerprint.compute(head: Array((header + "2026-11-27 10:00:00 /a\n").utf8)))
+        let b = try #require(FileFingerprint.compute(head: Array((header + "2026-11-27 10:00:00 /b\n").utf8)))
+        #expect(a != b)
+        #expect(FileFingerprint.compute(head: Array(header.utf8)) == nil, "only directives: too short to tell")
+        // The legacy identity (first line only) is what older releases stored: the same for both.
+        #expect(FileFingerprint.legacy(head: Array((header + "x\n").utf8)) == FileFingerprint.legacy(head: Array(header.utf8)))
+        // For a log that starts with a request line, the identity is unchanged from older releases.
+        let nginx = Array("203.0.113.1 - - [27/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5\nmore\n".utf8)
+        #expect(FileFingerprint.compute(head: nginx) == FileFingerprint.legacy(head: nginx))
     }
 
     @Test func tailCheckPlainAndGzip() throws {

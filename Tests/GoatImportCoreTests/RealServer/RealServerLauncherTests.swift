@@ -26,4 +26,23 @@ final class RealServerLauncherTests: XCTestCase {
             }
         }
     }
+
+    /// A stock 2.7.0 (individual pageviews off, the default) stores the counts but exports
+    /// nothing: an empty gzip, not even the header line. 2.4.1 exports every hit.
+    func testStockExports() throws {
+        for version in RealGoatCounter.Version.allCases {
+            let server = try RealGoatCounter(version)
+            let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"
+            try server.count([APICountRequestHit(path: "/a", userAgent: ua, ip: "198.51.100.1")], to: server.site)
+            try server.waitUntilStored(server.site)
+            let api = try server.api(server.site)
+            let export = try api.startExport()
+            let csv = try ExportCSV.gunzip(try api.waitForExport(id: export.id ?? 0, timeout: 60))
+            if version == .v2_7_0 {
+                XCTAssertEqual(csv, Data(), "2.7.0 stock export")
+            } else {
+                XCTAssertEqual(try ExportCSV.parse(csv: csv).map(\.path).filter { !$0.hasPrefix(RealGoatCounter.sentinelPrefix) }, ["/a"], "2.4.1 export")
+            }
+        }
+    }
 }
