@@ -38,7 +38,7 @@ struct Check: ParsableCommand {
         }
         let parser = try format.makeParser()
         let fields = ParsedFields()
-        let builder = PageviewBuilder(timeZone: try parsing.resolveTimeZone())
+        let builder = PageviewBuilder(timeZone: try parsing.resolveTimeZone(), trustedProxies: try parsing.resolveTrustedProxies())
         let diagnosis = FormatDiagnosis(format: format)
         var total = 0, matched = 0, shown = 0, directives = 0
         var pv = Pageview()

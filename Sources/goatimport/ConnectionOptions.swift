@@ -18,11 +18,14 @@ struct ConnectionOptions: ParsableArguments {
         return try makeClient(site: site)
     }
 
-    /// A client for one site of a site map (same key, same timeout).
-    func makeClient(site: String) throws -> GoatCounterClient {
+    /// A client for one site of a site map (its own key file, else the common key; same timeout).
+    func makeClient(site: String, keyFile: String? = nil) throws -> GoatCounterClient {
         let url: URL
         do { url = try GoatCounterClient.parseSite(site) } catch { throw ValidationError("\(error)") }
-        return GoatCounterClient(site: url, apiKey: try APIKey.load(file: apiKeyFile),
+        if GoatCounterClient.assumesHTTPS(site) {
+            printError("goatimport: --site \(site): no scheme given; using \(url.absoluteString) (as goatcounter import does)")
+        }
+        return GoatCounterClient(site: url, apiKey: try APIKey.load(file: keyFile ?? apiKeyFile),
                                  transport: AsyncHTTPTransport(timeout: timeout))
     }
 
@@ -33,16 +36,8 @@ struct ConnectionOptions: ParsableArguments {
         let client = api.client
         let me: MeResponse
         let policy = GoatCounterAPI.Policy(resend: false, retryFor: retryFor, backoff: api.options.backoff, maxRateLimitWait: nil)
-        do { me = try api.me(policy: policy) } catch let error as TransportError {
-            throw CleanExit.message("cannot reach \(client.site.absoluteString): \(error.message)")
-        } catch let error as APIError {
-            switch error.status {
-            case 401: throw CleanExit.message("\(client.site.absoluteString): the API key was refused (\(error.message))")
-            case 404, 405: throw CleanExit.message("\(client.site.absoluteString): no GoatCounter API there (\(error.status) on /api/v0/me); check --site")
-            default: throw CleanExit.message("\(client.site.absoluteString): \(error.status) \(error.message)")
-            }
-        } catch {
-            throw CleanExit.message("\(client.site.absoluteString): \(error)")
+        do { me = try api.me(policy: policy) } catch {
+            throw CleanExit.message(describeAPIFailure(error, client))
         }
         if let permission, !me.token.permissionSet.contains(permission) {
             let have = APIToken.Permissions.names.filter { me.token.permissionSet.contains($0.0) }.map(\.1)

@@ -31,7 +31,7 @@ struct FilterOptions: ParsableArguments {
             options.enabled.remove(reason)
         }
         do {
-            options.excludes = try exclude.map(Rule.init)
+            options.excludes = try Self.withoutDefaultFilters(exclude).map(Rule.init)
             options.includes = try include.map(Rule.init)
         } catch {
             throw ValidationError("\(error)")
@@ -39,6 +39,19 @@ struct FilterOptions: ParsableArguments {
         options.since = try since.map { try Self.parseTime($0, flag: "--since") }
         options.until = try until.map { try Self.parseTime($0, flag: "--until") }
         return options
+    }
+
+    /// goatcounter import's `-exclude static` names a filter that is on here already: say so
+    /// instead of refusing it as a rule; and a path glob that cannot match gets a hint.
+    private static func withoutDefaultFilters(_ rules: [String]) -> [String] {
+        rules.filter { rule in
+            if let filter = SkipReason.defaultFilters.first(where: { $0.name == rule }) {
+                printError("goatimport: --exclude \(rule): \(filter.name) is already a default filter (--keep \(filter.name) turns it off)")
+                return false
+            }
+            if let hint = Rule.hint(rule) { printError("goatimport: --exclude \(rule): \(hint)") }
+            return true
+        }
     }
 
     static func parseTime(_ text: String, flag: String) throws -> Int {

@@ -159,8 +159,10 @@ struct Import: ParsableCommand {
         let siteURLs = siteMap?.sites ?? [connection.site!]
         let stop = StopSignal()
         // One API per site: the uploader goes on with the pacing its /me check learnt.
-        let apis = try siteURLs.map { GoatCounterAPI(client: try connection.makeClient(site: $0), stop: stop) }
-        for api in apis { _ = try ConnectionOptions.preflight(api, needing: .count, retryFor: follow ? nil : retryFor) }
+        let apis = try siteURLs.indices.map {
+            GoatCounterAPI(client: try connection.makeClient(site: siteURLs[$0], keyFile: siteMap?.keyFiles[$0]), stop: stop)
+        }
+        try preflight(apis)
         let stateSites = siteMap?.sites ?? []
         if follow { return try runFollow(apis: apis, stop: stop, stateSites: stateSites, options: options) }
 
@@ -299,6 +301,21 @@ struct Import: ParsableCommand {
 
     /// Malformed lines in a row that mean the format stopped matching (scattered ones are skipped).
     static let malformedInARowLimit = 100
+
+    /// Each site's key is checked before anything is sent. With several sites, one that refuses
+    /// its key stops alone (its uploader meets the same refusal and ends) and the others go on.
+    private func preflight(_ clients: [GoatCounterAPI]) throws {
+        var refused = 0
+        for client in clients {
+            do {
+                _ = try ConnectionOptions.preflight(client, needing: .count, retryFor: follow ? nil : retryFor)
+            } catch CleanExit.message(let message) where clients.count > 1 {
+                printError("goatimport: error: \(message); nothing is sent to this site, the others go on")
+                refused += 1
+            }
+        }
+        if refused == clients.count && clients.count > 1 { throw CleanExit.message("no site accepted its key") }
+    }
 
     private func makeImporter(_ options: Importer.Options) throws -> Importer {
         try formatErrorsClean { try Importer(options: options) }

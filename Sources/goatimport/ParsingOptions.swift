@@ -15,6 +15,22 @@ struct ParsingOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Skip (and count) lines longer than this many bytes.", valueName: "bytes"))
     var maxLineLength: Int = 64 * 1024
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Believe X-Forwarded-For only from these addresses (repeatable; an address or CIDR network, or none; default: loopback and private ranges). The client is the rightmost address in the header that is not one of them.",
+        valueName: "cidr"))
+    var trustedProxy: [String] = []
+
+    func resolveTrustedProxies() throws -> TrustedProxies {
+        if trustedProxy.isEmpty { return .loopbackAndPrivate }
+        if trustedProxy == ["none"] { return TrustedProxies(networks: []) }
+        return TrustedProxies(networks: try trustedProxy.flatMap { $0.split(separator: ",") }.map { spec in
+            guard let network = CIDR(String(spec)) else {
+                throw ValidationError("--trusted-proxy \(spec): expected an address or a CIDR network such as 10.0.0.0/8, or none")
+            }
+            return network
+        })
+    }
+
     func resolveFormat() throws -> LogFormat {
         do { return try LogFormat.resolve(format) } catch {
             throw ValidationError("--format: \(error)")
@@ -46,6 +62,7 @@ struct ParsingOptions: ParsableArguments {
         var options = Importer.Options(format: format)
         options.filter = try filters.resolve()
         options.timeZone = try resolveTimeZone()
+        options.trustedProxies = try resolveTrustedProxies()
         options.maxLineLength = maxLineLength
         options.onInputError = { printError("goatimport: error: \($0)") }
         return options

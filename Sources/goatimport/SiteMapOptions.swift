@@ -8,7 +8,7 @@ struct SiteMapOptions: ParsableArguments {
         valueName: "host=url"))
     var siteMap: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Read the site map from a file: one HOST=URL (or HOST URL) per line, # for comments.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Read the site map from a file: one HOST URL [KEYFILE] (or HOST=URL) per line, # for comments. KEYFILE (mode 0600, relative to the map's directory) holds that site's API key; without it the site uses $GOATCOUNTER_API_KEY or --api-key-file.", valueName: "path"))
     var siteMapFile: String?
 
     var isGiven: Bool { !siteMap.isEmpty || siteMapFile != nil }

@@ -58,6 +58,8 @@ struct Whoami: ParsableCommand {
             lines.append(("can count", canCount))
             let width = lines.map(\.0.count).max()! + 2
             for (label, value) in lines { print((label + ":").padding(toLength: width, withPad: " ", startingAt: 0) + value) }
+            // Scripts ask `whoami` whether an import would be refused: the status says it.
+            if !canCount.hasPrefix("yes") { throw ExitCode(1) }
         }
     }
 }
@@ -79,10 +81,16 @@ func describeAPIFailure(_ error: Error, _ client: GoatCounterClient) -> String {
     case let error as TransportError:
         return "cannot reach \(client.site.absoluteString): \(error.message)"
     case let error as APIError:
+        let site = client.site.absoluteString
         switch error.status {
-        case 401: return "\(error.url): the API key was refused (\(error.message))"
+        case 400 where error.message.hasPrefix("no site at this domain"):
+            return "\(site): \(error.message): --site must be the URL of one of the server's sites, at its own domain; `goatimport sites --site URL` with one of them lists the others"
+        case 401: return "\(site): the API key was refused (\(error.message)); a key works only on the site it was created on (GoatCounter 2.4 answers so for another site's key too)"
+        case 403 where error.message.contains("does not have access to this site"):
+            return "\(site): the API key belongs to another site (\(error.message)): create a key on this site, or one for all sites"
         case 403: return "\(error.url): \(error.message); the key needs another permission (see `goatimport whoami`)"
-        case 404, 405: return "\(client.site.absoluteString): no GoatCounter API there (\(error.status) on \(URL(string: error.url)?.path ?? error.url)); check --site"
+        case 404, 405: return "\(site): no GoatCounter API there (\(error.status) on \(URL(string: error.url)?.path ?? error.url)); check --site"
+        case 429: return "\(site): rate limited; try again in \(error.message)"
         default: return "\(error.url): \(error.status) \(error.message)"
         }
     default:

@@ -265,16 +265,24 @@ struct APIClientTests {
         #expect(waits.first.map { $0 >= 1.9 } == true, "waited the window's length (\(waits))")
     }
 
-    @Test("network errors on GETs are retried with backoff until retryFor, then reported")
+    @Test("a server that answered and then fails is retried until retryFor; one never reached fails at once")
     func retries() throws {
         var options = GoatCounterAPI.Options()
         options.backoff = Backoff(base: 0.05, cap: 0.2)
         options.retryFor = 1
-        // Port 1 on loopback refuses connections.
-        let client = GoatCounterAPI(client: GoatCounterClient(site: URL(string: "http://127.0.0.1:1")!, apiKey: "test-key",
-                                                              transport: AsyncHTTPTransport(timeout: 1)), options: options)
+        // Port 1 on loopback refuses connections: a wrong --site, reported without the retries.
+        let dead = GoatCounterAPI(client: GoatCounterClient(site: URL(string: "http://127.0.0.1:1")!, apiKey: "test-key",
+                                                            transport: AsyncHTTPTransport(timeout: 1)), options: options)
+        #expect { try dead.me() } throws: { error in (error as? TransportError)?.message == "connection refused" }
+
+        let server = try TestServer()
+        let api = GoatCounterAPI(client: GoatCounterClient(site: URL(string: server.url)!, apiKey: "test-key",
+                                                           transport: AsyncHTTPTransport(timeout: 1)), options: options)
+        _ = try api.me()
+        kill(server.process.processIdentifier, SIGKILL)
+        server.process.waitUntilExit()
         let started = Date()
-        #expect { try client.me() } throws: { error in
+        #expect { try api.me() } throws: { error in
             guard case GoatCounterAPI.Failure.gaveUp(let last, _) = error else { return false }
             return last.contains("connection refused")
         }

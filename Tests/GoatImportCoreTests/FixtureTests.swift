@@ -21,9 +21,9 @@ struct FixtureTests {
         Case(file: "apache/common.log", format: "common", hasUserAgent: false, hasXFF: false),
         Case(file: "apache/vhost_combined.log", format: "combined-vhost", hasUserAgent: true, hasXFF: false),
         Case(file: "apache/custom.log", format: "apache-file", hasUserAgent: true, hasXFF: true),
-        Case(file: "caddy/access.json.log", format: "caddy", hasUserAgent: true, hasXFF: false),
+        Case(file: "caddy/access.json.log", format: "caddy", hasUserAgent: true, hasXFF: true),
         Case(file: "nginx/json.log", format: "nginx-json", hasUserAgent: true, hasXFF: true),
-        Case(file: "caddy/access.console.log", format: "caddy-console", hasUserAgent: true, hasXFF: false),
+        Case(file: "caddy/access.console.log", format: "caddy-console", hasUserAgent: true, hasXFF: true),
     ]
 
     static func formatSpec(_ c: Case) throws -> String {
@@ -76,7 +76,10 @@ struct FixtureTests {
             for i in 0..<min(nginx.sink.hits.count, apache.sink.hits.count, caddy.sink.hits.count) {
                 let a = nginx.sink.hits[i][key] as? String, b = apache.sink.hits[i][key] as? String, c = caddy.sink.hits[i][key] as? String
                 #expect(a == b, "\(key) of hit \(i): nginx \(a ?? "nil") apache \(b ?? "nil")")
-                #expect(a == c, "\(key) of hit \(i): nginx \(a ?? "nil") caddy \(c ?? "nil")")
+                // Caddy's log has the X-Forwarded-For header, which the combined format does not.
+                if key != "ip" || FixtureRequest.all.filter({ $0.expect == "pageview" })[i].xff == "-" {
+                    #expect(a == c, "\(key) of hit \(i): nginx \(a ?? "nil") caddy \(c ?? "nil")")
+                }
             }
         }
     }

@@ -28,7 +28,8 @@ import Testing
     @Test("bad entries are clear errors naming where they came from")
     func errors() throws {
         #expect(throws: SiteMap.ParseError.self) { try map(["www.example.com"]) }
-        #expect(throws: SiteMap.ParseError.self) { try map(["www.example.com=stats.example.com"]) }
+        // No scheme is https, as for --site; another scheme is an error.
+        #expect(throws: SiteMap.ParseError.self) { try map(["www.example.com=ftp://stats.example.com"]) }
         #expect(throws: SiteMap.ParseError.self) { try map(["https://www.example.com=https://s.example"]) }
         #expect(throws: SiteMap.ParseError.self) { try map(["a.example=https://s.example", "A.example=https://t.example"]) }
         let dir = TestPaths.tempDir()

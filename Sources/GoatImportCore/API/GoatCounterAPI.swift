@@ -109,6 +109,8 @@ public final class GoatCounterAPI {
     public let apiPacer: RateLimitPacer
     public let exportPacer: RateLimitPacer
     public let countPacer: RateLimitPacer
+    /// Whether the server has answered anything yet.
+    private var reached = false
     /// Told about every wait longer than a moment: seconds and why.
     public var onWait: ((Double, String) -> Void)?
     /// The deadline of the next request: starts at the transport's `--timeout` and doubles after
@@ -155,9 +157,11 @@ public final class GoatCounterAPI {
         if !finished { throw Failure.stopped }
     }
 
-    /// One request through its limiter's pacer, with the options' policy.
+    /// One request through its limiter's pacer, with the options' policy. A server that has not
+    /// answered yet is a wrong --site or a dead server: its failure is said at once, as `whoami`
+    /// does, instead of after `retryFor`; one that answered before gets the resends.
     public func exchange(_ method: String, _ path: String, body: Data? = nil, idempotent: Bool) throws -> HTTPResponse {
-        try exchange(method, path, body: body, policy: Policy(resend: idempotent, retryFor: options.retryFor,
+        try exchange(method, path, body: body, policy: Policy(resend: idempotent && reached, retryFor: options.retryFor,
                                                               backoff: options.backoff, maxRateLimitWait: options.maxRateLimitWait))
     }
 
@@ -199,6 +203,7 @@ public final class GoatCounterAPI {
             do {
                 observe(.sending(bytes: body?.count ?? 0))
                 let response = try client.send(method, path, body: body, timeout: requestTimeout)
+                reached = true
                 if response.status == 429 {
                     observe(.rateLimited)
                     let advertised = pacer.delayAfter429(response)

@@ -75,6 +75,16 @@ public struct Rule: CustomStringConvertible {
         }
     }
 
+    /// Why a rule that parses cannot match, or nil: a path glob that does not start where every
+    /// path starts (goatcounter import's `path:.html` was a substring).
+    public static func hint(_ spec: String) -> String? {
+        guard let value = spec.dropPrefix("path:") else { return nil }
+        let glob = value.dropPrefix("glob:") ?? (value.hasPrefix("re:") ? nil : value)
+        guard let glob, let first = glob.first, !"/*?[".contains(first) else { return nil }
+        return "a path glob matches the whole path, which starts with /, so this matches nothing; "
+            + "for a suffix use path:glob:*\(glob), for a substring path:re:\(FormatStringCompiler.escape(String(glob)))"
+    }
+
     /// `*` is any run of characters (including `/`), `?` one character, `[…]` a class.
     static func globToRegex(_ glob: String) -> String {
         var out = "^"

@@ -63,8 +63,9 @@ mapping: caddy
 # Caddy's JSON access log (log { format json }), one object per line.
 # The client address is request.client_ip (Caddy 2.7+, trusted proxies applied), else
 # request.remote_ip (2.6), else request.remote_addr (host:port, older releases).
-# X-Forwarded-For is not read: Caddy applies its trusted_proxies setting to client_ip, and
-# trusting the raw header would let any client choose its address.
+# X-Forwarded-For is read from the request headers, and believed only when the client address
+# is a trusted proxy (--trusted-proxy; loopback and private ranges by default): Caddy without
+# trusted_proxies behind a local proxy logs the proxy as client_ip.
 kind: json
 ---
 remote_addr: request.client_ip, request.remote_ip, request.remote_addr
@@ -74,6 +75,7 @@ uri: request.uri
 host: request.host
 user_agent: request.headers.User-Agent
 referer: request.headers.Referer
+x_forwarded_for: request.headers.X-Forwarded-For
 status: status
 """#),
         ("cloudfront.format", #"""

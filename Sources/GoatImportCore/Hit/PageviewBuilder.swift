@@ -6,12 +6,14 @@ import Glibc
 /// converts the time to UTC.
 public final class PageviewBuilder {
     public let timeZone: LogTimeZone
+    public let trustedProxies: TrustedProxies
     private var lastTimeBytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var lastTimeCount = -1
     private var lastTime = 0
 
-    public init(timeZone: LogTimeZone = .utc) {
+    public init(timeZone: LogTimeZone = .utc, trustedProxies: TrustedProxies = .loopbackAndPrivate) {
         self.timeZone = timeZone
+        self.trustedProxies = trustedProxies
     }
 
     @inline(__always)
@@ -174,27 +176,38 @@ public final class PageviewBuilder {
         withUnsafeBytes(of: &lastTimeBytes) { memcmp($0.baseAddress!, p, count) == 0 }
     }
 
-    /// The remote address without its port; with an X-Forwarded-For field, the rightmost
-    /// public address in it (proxies append, so the rightmost is the one the nearest trusted
-    /// proxy saw), falling back to the remote address.
+    /// The remote address without its port; when it is a trusted proxy (or the log has no
+    /// remote address) and the line has an X-Forwarded-For field, the rightmost address in it
+    /// that is not a trusted proxy: each proxy appends the address it saw, so that is the
+    /// client as the nearest untrusted hop saw it. A header from an untrusted address is the
+    /// client's own word and is not read.
     @inline(__always)
     private func clientAddress(_ line: UnsafePointer<UInt8>, _ fields: ParsedFields) -> Span {
-        if fields.has(.xForwardedFor) {
-            let s = fields.start(.xForwardedFor)
-            var e = fields.end(.xForwardedFor)
-            while e > s {
-                var itemStart = e
-                while itemStart > s && line[itemStart - 1] != UInt8(ascii: ",") { itemStart -= 1 }
-                var a = itemStart, b = e
-                while a < b && (line[a] == 0x20 || line[a] == 0x09) { a += 1 }
-                while b > a && (line[b - 1] == 0x20 || line[b - 1] == 0x09) { b -= 1 }
-                if b > a, let ip = IPAddress(line + a, b - a), !ip.isPrivate,
-                   let host = IPAddress.hostSpan(line + a, b - a) {
-                    return Span(start: a + host.start, end: a + host.start + host.count)
-                }
-                e = itemStart - 1
-            }
+        let remote = remoteAddress(line, fields)
+        guard fields.has(.xForwardedFor), fields.end(.xForwardedFor) > fields.start(.xForwardedFor) else { return remote }
+        if remote.isPresent {
+            guard let ip = IPAddress(line + remote.start, remote.count), trustedProxies.contains(ip) else { return remote }
         }
+        let s = fields.start(.xForwardedFor)
+        var e = fields.end(.xForwardedFor)
+        while e > s {
+            var itemStart = e
+            while itemStart > s && line[itemStart - 1] != UInt8(ascii: ",") { itemStart -= 1 }
+            var a = itemStart, b = e
+            // IIS writes its spaces as `+`.
+            while a < b && (line[a] == 0x20 || line[a] == 0x09 || line[a] == 0x2B) { a += 1 }
+            while b > a && (line[b - 1] == 0x20 || line[b - 1] == 0x09) { b -= 1 }
+            // Something that is no address ("unknown", "-") ends the chain: the hop before it is
+            // not known, so the address the server saw stands.
+            guard b > a, let ip = IPAddress(line + a, b - a), let host = IPAddress.hostSpan(line + a, b - a) else { return remote }
+            if !trustedProxies.contains(ip) { return Span(start: a + host.start, end: a + host.start + host.count) }
+            e = itemStart - 1
+        }
+        return remote
+    }
+
+    @inline(__always)
+    private func remoteAddress(_ line: UnsafePointer<UInt8>, _ fields: ParsedFields) -> Span {
         guard fields.has(.remoteAddr) else { return .none }
         let s = fields.start(.remoteAddr), e = fields.end(.remoteAddr)
         if e == s || (e - s == 1 && line[s] == UInt8(ascii: "-")) { return .none }

@@ -7,6 +7,7 @@ public final class Importer {
         public var format: LogFormat
         public var filter = LineFilter.Options()
         public var timeZone = LogTimeZone.utc
+        public var trustedProxies = TrustedProxies.loopbackAndPrivate
         public var maxLineLength = 64 * 1024
         /// Called for each malformed line (file, line number, reason, text); nil to stay quiet.
         public var onMalformed: ((String, Int, String, String) -> Void)?
@@ -56,7 +57,7 @@ public final class Importer {
     public init(options: Options) throws {
         self.options = options
         parser = try options.format.makeParser()
-        builder = PageviewBuilder(timeZone: options.timeZone)
+        builder = PageviewBuilder(timeZone: options.timeZone, trustedProxies: options.trustedProxies)
         filter = try LineFilter(options.filter)
         encoder = HitEncoder(escapes: parser.escapes, userAgentEscapes: options.format.userAgentEscapes)
         directives = options.format.directives

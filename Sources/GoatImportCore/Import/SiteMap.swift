@@ -15,6 +15,9 @@ public struct SiteMap: Sendable, Equatable {
     public private(set) var entries: [Entry] = []
     /// Site URLs as given (normalised: no trailing slash).
     public private(set) var sites: [String] = []
+    /// Each site's API key file, when the map names one (keys belong to sites); nil: the key
+    /// every site uses.
+    public private(set) var keyFiles: [String?] = []
 
     public init() {}
 
@@ -24,18 +27,21 @@ public struct SiteMap: Sendable, Equatable {
         public let description: String
     }
 
-    /// Adds one `HOST=URL` (or `HOST URL`, as in a map file) entry; `origin` names it in errors.
-    public mutating func add(_ spec: String, origin: String) throws {
+    /// Adds one `HOST=URL` (or `HOST URL`, as in a map file) entry, optionally followed by the
+    /// site's key file (`HOST URL KEYFILE`, relative to `directory`); `origin` names it in errors.
+    public mutating func add(_ spec: String, origin: String, directory: String? = nil) throws {
         let text = spec.trimmingCharacters(in: .whitespaces)
-        let parts: [Substring]
+        var parts: [Substring]
         if let eq = text.firstIndex(of: "=") {
-            parts = [text[..<eq], text[text.index(after: eq)...]]
+            parts = [text[..<eq]] + text[text.index(after: eq)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
         } else {
             parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         }
-        guard parts.count == 2 else {
-            throw ParseError(description: "\(origin): expected HOST=URL (e.g. www.example.com=https://example.goatcounter.com), got \"\(spec)\"")
+        guard parts.count == 2 || parts.count == 3 else {
+            throw ParseError(description: "\(origin): expected HOST=URL or HOST URL [KEYFILE] (e.g. www.example.com https://example.goatcounter.com /etc/goatimport/example.key), got \"\(spec)\"")
         }
+        var keyFile = parts.count == 3 ? String(parts[2]) : nil
+        if let file = keyFile, !file.hasPrefix("/"), let directory { keyFile = directory + "/" + file }
         var host = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
         var url = parts[1].trimmingCharacters(in: .whitespaces)
         // An IPv6 literal is matched without its brackets, as the router sees it.
@@ -54,7 +60,17 @@ public struct SiteMap: Sendable, Equatable {
             throw ParseError(description: "\(origin): \(host) is mapped twice")
         }
         let site: Int
-        if let known = sites.firstIndex(of: url) { site = known } else { site = sites.count; sites.append(url) }
+        if let known = sites.firstIndex(of: url) {
+            site = known
+            if let keyFile, keyFiles[known] != keyFile {
+                guard keyFiles[known] == nil else { throw ParseError(description: "\(origin): \(url) has two key files") }
+                keyFiles[known] = keyFile
+            }
+        } else {
+            site = sites.count
+            sites.append(url)
+            keyFiles.append(keyFile)
+        }
         entries.append(Entry(pattern: host, site: site))
     }
 
@@ -67,7 +83,7 @@ public struct SiteMap: Sendable, Equatable {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            try add(line, origin: "\(path):\(index + 1)")
+            try add(line, origin: "\(path):\(index + 1)", directory: (path as NSString).deletingLastPathComponent)
         }
     }
 

@@ -19,11 +19,17 @@ public final class GoatCounterClient: @unchecked Sendable {
 
     /// Checks a `--site` value: an http(s) URL with a host.
     public static func parseSite(_ text: String) throws -> URL {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
+        guard let url = URL(string: assumesHTTPS(text) ? "https://" + text : text), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
               let host = url.host, !host.isEmpty else {
             throw ClientError.badSite("--site \(text): expected the GoatCounter site's URL, such as https://stats.example.com")
         }
         return url
+    }
+
+    /// A site given without a scheme (`stats.example.com`) means https, as `goatcounter import`
+    /// takes it; the caller says so.
+    public static func assumesHTTPS(_ text: String) -> Bool {
+        !text.contains("://") && !text.isEmpty
     }
 
     public enum ClientError: Error, CustomStringConvertible {

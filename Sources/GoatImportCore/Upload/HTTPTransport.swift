@@ -91,7 +91,10 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {
         let text = "\(error)"
         for (needle, message) in [("Connection refused", "connection refused"), ("No route to host", "no route to host"),
                                   ("Network is unreachable", "network unreachable"), ("Name or service not known", "unknown host name"),
-                                  ("NXDOMAIN", "unknown host name"), ("certificate", "TLS certificate not trusted (\(text))"),
+                                  ("NXDOMAIN", "unknown host name"),
+                                  // BoringSSL's answer to a plain-HTTP reply to its hello.
+                                  ("WRONG_VERSION_NUMBER", "the server does not speak TLS on this port; did you mean http://?"),
+                                  ("certificate", "TLS certificate not trusted (\(text))"),
                                   ("handshake", "TLS handshake failed (\(text))")] where text.contains(needle) {
             return message
         }
