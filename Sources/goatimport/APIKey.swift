@@ -11,7 +11,7 @@ import Foundation
 enum APIKey {
     static let environmentVariable = "GOATCOUNTER_API_KEY"
 
-    static func load(file: String?) throws -> String {
+    static func load(file: String?, environment variable: String = environmentVariable) throws -> String {
         if let file {
             var st = stat()
             guard stat(file, &st) == 0 else {
@@ -25,14 +25,14 @@ enum APIKey {
             }
             return try fromFile(data, name: "--api-key-file \(file)")
         }
-        if let value = ProcessInfo.processInfo.environment[environmentVariable] {
+        if let value = ProcessInfo.processInfo.environment[variable] {
             let key = trimmed(Array(value.utf8)[...])
             if !key.isEmpty {
-                if let problem = problem(key) { throw ValidationError("$\(environmentVariable): \(problem); set it to the key alone") }
+                if let problem = problem(key) { throw ValidationError("$\(variable): \(problem); set it to the key alone") }
                 return String(decoding: key, as: UTF8.self)
             }
         }
-        throw ValidationError("no API key: set \(environmentVariable) or pass --api-key-file PATH (a file with the key, mode 0600)")
+        throw ValidationError("no API key: set \(variable) or pass --api-key-file PATH (a file with the key, mode 0600)")
     }
 
     /// The one key line of a key file.

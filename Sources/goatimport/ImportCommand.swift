@@ -135,6 +135,10 @@ struct Import: ParsableCommand {
         var options = try parsing.importerOptions(filters: filters, inputs: sampled)
         options.siteMap = try siteMapOptions.makeMap()
         let siteMap = options.siteMap
+        if options.format.isGoatCounterCSV {
+            if follow { throw CleanExit.message("goatcounter-csv is an export, not a live log: drop --follow") }
+            printError("goatimport: goatcounter-csv: every row of the export is sent (it holds what GoatCounter counted); of the filters only --since/--until apply")
+        }
         if verbose {
             options.onMalformed = { file, line, reason, text in printError("goatimport: \(file):\(line): \(reason): \(text)") }
         }

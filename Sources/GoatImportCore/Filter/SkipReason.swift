@@ -40,7 +40,7 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         switch self {
         case .malformed: return "lines that do not fit the format"
         case .tooLong: return "lines over the length cap"
-        case .directive: return "header lines starting with # (W3C #Version, #Fields…)"
+        case .directive: return "header lines (W3C #Version, #Fields…; an export's column names)"
         case .method: return "requests other than GET"
         case .redirect: return "3xx responses except 304"
         case .error: return "4xx and 5xx responses"

@@ -50,6 +50,8 @@ public final class Importer {
     public let router: SiteRouter?
     private var siteStarts: [Int: [Int64]]
     private var siteHits: [Int] = []
+    /// Set for `goatcounter-csv`: its records take their own path to the sink.
+    private let exportRows: ExportRows?
     /// The malformed lines in a row just read (with `stopAfterMalformedInARow`): held back from
     /// the sink, so no checkpoint passes them until a good line shows the format still matches.
     private var malformedRun = MalformedRun()
@@ -64,6 +66,7 @@ public final class Importer {
         router = options.siteMap.map(SiteRouter.init)
         siteStarts = options.siteStarts
         siteHits = [Int](repeating: 0, count: options.siteMap?.sites.count ?? 0)
+        exportRows = options.format.isGoatCounterCSV ? ExportRows() : nil
         if router != nil, try !options.format.fields().contains(.host) {
             throw FormatError.unsupported("--site-map routes by host, and the format \(options.format.name) has no host field (use combined-vhost, caddy, or a format with $host / %v)")
         }
@@ -102,7 +105,9 @@ public final class Importer {
                                             maxLineLength: options.maxLineLength, emitPartialLineAtEOF: !options.liveInputs.contains(index),
                                             startOffset: start.offset, startLine: start.line)
                     do {
-                        if options.container == .none {
+                        if let exportRows {
+                            try consumeExport(reader, rows: exportRows, input: index, name: path, into: sink, summary: &summary)
+                        } else if options.container == .none {
                             try consume(reader, input: index, name: path, into: sink, summary: &summary)
                         } else {
                             let decoder = ContainerLineDecoder(kind: options.container, reader: reader)
@@ -110,6 +115,9 @@ public final class Importer {
                             try consume(decoder, input: index, name: path, into: sink, summary: &summary)
                         }
                     } catch let error as GzipError {
+                        summary.inputErrors.append(error.description)
+                        options.onInputError?(error.description)
+                    } catch let error as ExportHeaderError {
                         summary.inputErrors.append(error.description)
                         options.onInputError?(error.description)
                     }
