@@ -264,7 +264,7 @@ struct Import: ParsableCommand {
                 case .waiting(let seconds, _, let reason) where seconds >= 5:
                     printError(String(format: "goatimport: %@: waiting %.0f s (%@)", clients[lane].site.absoluteString, seconds, reason))
                 case .acknowledged(_, let summary) where lastLog.olderThan(60):
-                    printError("goatimport: \(summary.sent) hits sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")
+                    printError("goatimport: \(counted(summary.sent, "hit")) sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")
                 default: break
                 }
             },
@@ -371,15 +371,15 @@ struct Import: ParsableCommand {
     private func report(_ summary: ImportSummary, _ upload: UploadSummary?, perSite: [(site: String, summary: UploadSummary)] = []) {
         var lines = summary.render().split(separator: "\n").map(String.init)
         if let upload {
-            lines.append("\(upload.sent) hits sent in \(upload.requests) requests (\(upload.rateLimited) rate-limited, \(upload.retries) retried)")
+            lines.append("\(counted(upload.sent, "hit")) sent in \(counted(upload.requests, "request")) (\(grouped(upload.rateLimited)) rate-limited, \(grouped(upload.retries)) retried)")
             for (site, s) in perSite {
-                lines.append("  \(site): \(s.sent) sent in \(s.requests) requests (\(s.rateLimited) rate-limited, \(s.retries) retried)")
+                lines.append("  \(site): \(grouped(s.sent)) sent in \(counted(s.requests, "request")) (\(grouped(s.rateLimited)) rate-limited, \(grouped(s.retries)) retried)")
             }
             if upload.rejected > 0 {
-                lines.append("\(upload.rejected) hits rejected by the server:")
+                lines.append("\(counted(upload.rejected, "hit")) rejected by the server:")
                 for (reason, n) in upload.rejectedReasons.sorted(by: { $0.value > $1.value }) { lines.append("  \(n)  \(reason)") }
             }
-            if upload.filteredByServer > 0 { lines.append("\(upload.filteredByServer) hits filtered by the server (ignored IPs)") }
+            if upload.filteredByServer > 0 { lines.append("\(counted(upload.filteredByServer, "hit")) filtered by the server (ignored IPs)") }
             if upload.waitedForRateLimit >= 1 { lines.append(String(format: "%.0f s spent waiting for the rate limit", upload.waitedForRateLimit)) }
         }
         printError(lines.map { "goatimport: " + $0 }.joined(separator: "\n"))

@@ -87,9 +87,9 @@ final class ProgressReporter: @unchecked Sendable {
             let width = 24
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            redraw(String(format: "[%@] %3.0f%% %@ hits sent, %.0f hits/s%@", bar, fraction * 100, ImportSummary.group(summary.sent), rate, left))
+            redraw(String(format: "[%@] %3.0f%% %@ hits sent, %.0f hits/s%@", bar, fraction * 100, grouped(summary.sent), rate, left))
         } else {
-            printError(String(format: "goatimport: %.0f%% done, %@ hits sent, %.0f hits/s%@", fraction * 100, ImportSummary.group(summary.sent), rate, left))
+            printError(String(format: "goatimport: %.0f%% done, %@ hits sent, %.0f hits/s%@", fraction * 100, grouped(summary.sent), rate, left))
         }
     }
 
