@@ -72,7 +72,8 @@ struct Import: ParsableCommand {
     @Flag(name: .long, help: "Keep following the logs across rotations until SIGTERM: live paths (e.g. /var/log/nginx/access.log; rotated files beside them are read first) or quoted globs ('/var/log/nginx/*.access.log': files that start to match are followed too).")
     var follow = false
 
-    @Option(name: .long, help: ArgumentHelp("With --follow and no checkpoint yet: start at the beginning of the log or at its end.", valueName: "beginning|end"))
+    @Option(name: .long, help: ArgumentHelp("With --follow and no checkpoint yet: start at the beginning of the log or at its end.", valueName: "beginning|end"),
+            completion: .list(FileFollower.StartPosition.allCases.map(\.rawValue)))
     var from: String = "beginning"
 
     @Flag(name: .shortAndLong, help: "Show each malformed line with file:line on stderr.")
@@ -88,7 +89,7 @@ struct Import: ParsableCommand {
         }
         if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64") }
         if batchSize < 1 || batchSize > 500 { throw ValidationError("--batch-size must be between 1 and 500") }
-        if from != "beginning" && from != "end" { throw ValidationError("--from must be beginning or end") }
+        if FileFollower.StartPosition(rawValue: from) == nil { throw ValidationError("--from must be beginning or end") }
         if follow {
             if dryRun { throw ValidationError("--follow sends hits; it cannot be combined with --dry-run") }
             if noState { throw ValidationError("--follow needs its state file; drop --no-state") }
@@ -219,7 +220,7 @@ struct Import: ParsableCommand {
         do {
             store = try CheckpointStore(path: state ?? CheckpointStore.defaultPath())
             try store.lock()
-            let start: FileFollower.StartPosition = from == "end" ? .end : .beginning
+            let start = FileFollower.StartPosition(rawValue: from) ?? .beginning
             let maxLineLength = options.maxLineLength
             // Each live path with its own rotated files; a file that starts to match a glob
             // later is new, and read from its first line.
