@@ -42,6 +42,8 @@ struct Check: ParsableCommand {
         let diagnosis = FormatDiagnosis(format: format)
         var total = 0, matched = 0, shown = 0, directives = 0
         var pv = Pageview()
+        // The first lines, kept to compare what the format reads of them with the built-in formats.
+        var sample: [[UInt8]] = []
         for path in inputs {
             let reader: LineReader
             do {
@@ -60,6 +62,7 @@ struct Check: ParsableCommand {
                         problem = p.rawValue
                     }
                     total += 1
+                    if sample.count < 200 { sample.append(Array(UnsafeBufferPointer(start: line.base, count: line.count))) }
                     guard let problem else { matched += 1; continue }
                     if shown < show {
                         shown += 1
@@ -75,6 +78,7 @@ struct Check: ParsableCommand {
         let rate = total > 0 ? Double(matched) * 100 / Double(total) : 0
         print(String(format: "format %@: %d of %d lines match (%.1f%%)", format.name, matched, total, rate)
               + (directives > 0 ? "; \(directives) directive lines (#…) skipped" : ""))
+        if matched > 0, let unread = UnreadFields.find(format, in: sample) { print("note: " + unread.explanation) }
         if total > 0 && matched == 0 { throw ExitCode(1) }
     }
 }

@@ -7,8 +7,10 @@ public enum FormatDetector {
     public struct Score: Sendable {
         public let format: LogFormat
         public let matched: Int
-        public let fields: Int
+        /// The fields it read on at least one of the lines it read.
+        public let read: Set<LogField>
         public let bytes: Int
+        public var fields: Int { read.count }
     }
 
     public struct Result: Sendable {
@@ -46,7 +48,7 @@ public enum FormatDetector {
         return Result(scores: scores.map(\.score), sampled: sampled)
     }
 
-    private static func score(_ format: LogFormat, _ parser: LineParser, _ lines: [[UInt8]]) -> Score {
+    static func score(_ format: LogFormat, _ parser: LineParser, _ lines: [[UInt8]]) -> Score {
         let fields = ParsedFields()
         let builder = PageviewBuilder()
         var pv = Pageview()
@@ -62,6 +64,6 @@ public enum FormatDetector {
                 for field in LogField.allCases where fields.has(field) { seen.insert(field) }
             }
         }
-        return Score(format: format, matched: matched, fields: seen.count, bytes: bytes)
+        return Score(format: format, matched: matched, read: seen, bytes: bytes)
     }
 }
