@@ -23,10 +23,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         .target(
             name: "GoatImportCore",
             dependencies: [
-                "CPCRE2", "CZlib",
+                "CPCRE2", "CZlib", "CSystemd",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             // Dynamic exclusivity checks on the hot path's buffers cost ~20% of a dry run;
@@ -40,6 +45,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The visit cost per hit (scripts/bench.sh measures the whole command).
+        .executableTarget(name: "bench-visits", dependencies: ["GoatImportCore"], path: "Benchmarks/bench-visits"),
         .testTarget(
             name: "GoatImportCoreTests",
             // The executable too: CLI tests run the real binary.

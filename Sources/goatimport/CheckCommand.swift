@@ -11,13 +11,14 @@ struct Check: ParsableCommand {
 
     @OptionGroup var parsing: ParsingOptions
 
-    @Option(name: .long, help: "How many non-matching lines to show.")
+    @Option(name: .long, parsing: .unconditional, help: "How many non-matching lines to show.")
     var show: Int = 5
 
     @Flag(name: .long, help: "Print the PCRE2 pattern (or JSON key paths) in use.")
     var showPattern = false
 
     mutating func validate() throws {
+        try NumberRange.show.check(show)
         if files.isEmpty && !showPattern { throw ValidationError("no input: give one or more log files, or - for standard input") }
         if files.isEmpty && parsing.format == BuiltinFormats.autoName {
             throw ValidationError("--show-pattern without a log needs --format NAME (auto chooses by reading a log)")
@@ -66,7 +67,7 @@ struct Check: ParsableCommand {
                     guard let problem else { matched += 1; continue }
                     if shown < show {
                         shown += 1
-                        let text = String(decoding: UnsafeBufferPointer(start: line.base, count: min(line.count, 200)), as: UTF8.self)
+                        let text = PrintableText.from(UnsafeBufferPointer(start: line.base, count: min(line.count, 200)))
                         print("\(path):\(line.number): \(problem)\n    \(text)")
                     }
                 }
@@ -79,6 +80,9 @@ struct Check: ParsableCommand {
         print(String(format: "format %@: %d of %d lines match (%.1f%%)", format.name, matched, total, rate)
               + (directives > 0 ? "; \(directives) directive lines (#…) skipped" : ""))
         if matched > 0, let unread = UnreadFields.find(format, in: sample) { print("note: " + unread.explanation) }
+        if !PCRE2Regex.jitAvailable {
+            print("PCRE2 JIT unavailable (writable and executable memory is refused, e.g. MemoryDenyWriteExecute=yes): patterns match on the interpreter")
+        }
         if total > 0 && matched == 0 { throw ExitCode(1) }
     }
 }

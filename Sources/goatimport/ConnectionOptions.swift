@@ -10,8 +10,10 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Read the API key from this file (mode 0600) instead of $GOATCOUNTER_API_KEY.", valueName: "path"))
     var apiKeyFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for a reply before retrying (doubled after each request that gets none in time).", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds to wait for a reply before retrying, 0.1 to 3600 (doubled after each request that gets none in time).", valueName: "seconds"))
     var timeout: Double = 60
+
+    func validate() throws { try NumberRange.timeout.check(timeout) }
 
     func makeClient() throws -> GoatCounterClient {
         guard let site else { throw ValidationError("--site is required: the GoatCounter site's URL") }
@@ -25,8 +27,17 @@ struct ConnectionOptions: ParsableArguments {
         if GoatCounterClient.assumesHTTPS(site) {
             printError("goatimport: --site \(site): no scheme given; using \(url.absoluteString) (as goatcounter import does)")
         }
+        if url.scheme?.lowercased() == "http", let host = url.host, !Self.isLoopback(host) {
+            printError("goatimport: warning: \(url.absoluteString) is plain http: the API key and the hits cross the network unencrypted; use https")
+        }
         return GoatCounterClient(site: url, apiKey: try APIKey.load(file: keyFile ?? apiKeyFile),
                                  transport: AsyncHTTPTransport(timeout: timeout))
+    }
+
+    /// Plain http stays on this machine only to these hosts.
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || (h.hasPrefix("127.") && IPAddress(h) != nil)
     }
 
     /// `GET /api/v0/me` through the API's request loop (a 429 is waited out: GoatCounter 2.4

@@ -7,7 +7,7 @@ struct GoatImport: ParsableCommand {
         commandName: "goatimport",
         abstract: "Import nginx, Apache and Caddy access logs into GoatCounter.",
         version: GoatImportVersion.current,
-        subcommands: [Import.self, Formats.self, Check.self, Whoami.self, Sites.self, Verify.self],
+        subcommands: [Import.self, Formats.self, Check.self, Whoami.self, Sites.self, Verify.self, Migrate.self],
         defaultSubcommand: Import.self
     )
 

@@ -44,20 +44,21 @@ struct Import: ParsableCommand {
     @OptionGroup(title: "GoatCounter") var connection: ConnectionOptions
     @OptionGroup(title: "Many sites from one log") var siteMapOptions: SiteMapOptions
     @OptionGroup(title: "Visits") var sessionOptions: SessionOptions
+    @OptionGroup(title: "The systemd journal") var journalOptions: JournalOptions
 
     @Flag(name: .long, help: "Print each hit as one JSON object per line on stdout instead of sending it.")
     var dryRun = false
 
-    @Option(name: .long, help: ArgumentHelp("Parsing threads for --dry-run (default: one per core; the output is the same, in order).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Parsing threads for --dry-run (default: one per core; the output is the same, in order).", valueName: "n"))
     var threads: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Hits per request (at most 500, the server's limit).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Hits per request (at most 500, the server's limit).", valueName: "n"))
     var batchSize = 500
 
-    @Option(name: .long, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) or been rate limited for this many seconds.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Give up after a batch has failed (network errors, 5xx) or been rate limited for this many seconds (0 to 604800).", valueName: "seconds"))
     var retryFor: Double = 600
 
-    @Option(name: .long, help: ArgumentHelp("First wait before a retry; it doubles (with jitter) up to a minute.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("First wait before a retry; it doubles (with jitter) up to a minute (0.001 to 3600).", valueName: "seconds"))
     var retryDelay: Double = 1
 
     @Option(name: .long, help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "path"))
@@ -80,31 +81,37 @@ struct Import: ParsableCommand {
     var verbose = false
 
     mutating func validate() throws {
-        if files.isEmpty { throw ValidationError("no input: give one or more log files, or - for standard input") }
+        if files.isEmpty && !journalOptions.isGiven { throw ValidationError("no input: give one or more log files, or - for standard input") }
+        try journalOptions.validate(files: files)
+        if journalOptions.isGiven && siteMapOptions.isGiven { throw ValidationError("--site-map reads files; the journal goes to one --site") }
         if connection.site != nil && siteMapOptions.isGiven {
             throw ValidationError("--site and --site-map: give one (a site map can end with '*=URL' for every other host)")
         }
         if !dryRun && connection.site == nil && !siteMapOptions.isGiven {
             throw ValidationError("nothing to do: pass --site URL (or --site-map HOST=URL) to send hits to GoatCounter, or --dry-run to print them")
         }
-        if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads must be between 1 and 64") }
-        if batchSize < 1 || batchSize > 500 { throw ValidationError("--batch-size must be between 1 and 500") }
+        try NumberRange.threads.check(threads)
+        try NumberRange.batchSize.check(batchSize)
+        try NumberRange.retryFor.check(retryFor)
+        try NumberRange.retryDelay.check(retryDelay)
         if FileFollower.StartPosition(rawValue: from) == nil { throw ValidationError("--from must be beginning or end") }
         if follow {
             if dryRun { throw ValidationError("--follow sends hits; it cannot be combined with --dry-run") }
             if noState { throw ValidationError("--follow needs its state file; drop --no-state") }
             if files.contains("-") { throw ValidationError("--follow reads files, not standard input") }
+            if journalOptions.isGiven && from == "end" { throw ValidationError("--from end: not for the journal (a first run starts at its oldest entry)") }
         }
     }
 
     func run() throws {
         do { try runImport() } catch CleanExit.message(let message) {
-            printError("goatimport: \(message)")
+            printError("goatimport: \(message)", priority: JournalPriority.err)
             throw ExitCode(1)
         }
     }
 
     private func runImport() throws {
+        if journalOptions.isGiven { return try runJournal() }
         var inputs = InputOrder.sorted(files)
         if !follow {
             let distinct = DistinctInputs.of(inputs)
@@ -129,14 +136,19 @@ struct Import: ParsableCommand {
         var options = try parsing.importerOptions(filters: filters, inputs: sampled)
         options.siteMap = try siteMapOptions.makeMap()
         let siteMap = options.siteMap
+        if options.format.isGoatCounterCSV {
+            if follow { throw CleanExit.message("goatcounter-csv is an export, not a live log: drop --follow") }
+            printError("goatimport: goatcounter-csv: every row of the export is sent (it holds what GoatCounter counted); of the filters only --since/--until apply")
+        }
         if verbose {
             options.onMalformed = { file, line, reason, text in printError("goatimport: \(file):\(line): \(reason): \(text)") }
         }
 
         let stateDir = ((state ?? CheckpointStore.defaultPath()) as NSString).deletingLastPathComponent
         if dryRun {
-            options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRunDir: stateDir)
-            let lanes = options.format.readsInOrder ? 1 : threads ?? ProcessInfo.processInfo.activeProcessorCount
+            options.sessions = try sessionOptions.makeTracker(stateDir: nil, dryRun: true)
+            // Container logs join parts across lines: one reader, in order.
+            let lanes = options.format.readsInOrder || options.container != .none ? 1 : threads ?? ProcessInfo.processInfo.activeProcessorCount
             let summary: ImportSummary
             if lanes > 1 {
                 summary = try formatErrorsClean { try LaneImporter(options: options, lanes: lanes).run(inputs: inputs) }
@@ -177,10 +189,10 @@ struct Import: ParsableCommand {
                 for note in k.notes { printError("goatimport: \(note)") }
                 keeper = k
             } catch let error as CheckpointError {
-                throw CleanExit.message("\(error)")
+                throw LockHeld.isLocked(error) ? LockHeld.stepAside(error) : CleanExit.message("\(error)")
             }
         }
-        options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir, dryRunDir: nil)
+        options.sessions = try sessionOptions.makeTracker(stateDir: noState ? nil : stateDir)
         let sessions = noState ? nil : options.sessions
         sessions?.isShared = true
         let importer = try makeImporter(options)
@@ -197,7 +209,8 @@ struct Import: ParsableCommand {
                                     try keeper?.acknowledged(batch.covered, site: lane)
                                 })
         let signals = SignalHandlers { signal in
-            printError("\ngoatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
+            StatusLine.shared.notifier?.stopping()
+            printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
             stop.stop()
             lanes.cancelAll()
         }
@@ -217,6 +230,9 @@ struct Import: ParsableCommand {
         let clients = apis.map(\.client)
         let store: CheckpointStore
         let follower: FollowerGroup
+        let status = FollowStatus(lanes: clients.count)
+        // On a terminal the status line shows waits and totals; elsewhere they are log lines.
+        let logProgress = !StatusLine.shared.isTerminal
         do {
             store = try CheckpointStore(path: state ?? CheckpointStore.defaultPath())
             try store.lock()
@@ -230,14 +246,18 @@ struct Import: ParsableCommand {
                 followerOptions.maxLineLength = maxLineLength
                 let backlog = try CatchUp.plan(livePath: live, store: store, from: followerOptions.from)
                 if isNew { printError("goatimport: following \(live) (new)") }
+                status.startedFollowing()
                 return FileFollower(path: live, store: store, options: followerOptions, backlog: backlog)
             }
         } catch let error as CheckpointError {
-            throw CleanExit.message("\(error)")
+            throw LockHeld.isLocked(error) ? LockHeld.stepAside(error) : CleanExit.message("\(error)")
+        }
+        if options.container != .none {
+            throw CleanExit.message("--follow does not read \(options.container.rawValue) logs yet: run goatimport from a timer instead (each run sends only what is new)")
         }
         var options = options
         let stateDir = (store.path as NSString).deletingLastPathComponent
-        options.sessions = try sessionOptions.makeTracker(stateDir: stateDir, dryRunDir: nil)
+        options.sessions = try sessionOptions.makeTracker(stateDir: stateDir)
         let sessions = options.sessions
         sessions?.isShared = true
         if !stateSites.isEmpty {
@@ -257,14 +277,15 @@ struct Import: ParsableCommand {
             apis: apis, routed: !stateSites.isEmpty, batchSize: batchSize, noSessions: try noSessions(options),
             options: uploadOptions(retryFor: nil), stop: stop,
             onEvent: { lane, event in
+                status.handle(event, lane: lane)
                 switch event {
                 case .hitRejected(let input, let line, let message):
                     printError("goatimport: \(names.get(input)):\(line): the server rejected the hit: \(message)")
                 case .notice(let message):
                     printError("goatimport: \(message)")
-                case .waiting(let seconds, _, let reason) where seconds >= 5:
+                case .waiting(let seconds, _, let reason) where seconds >= 5 && logProgress:
                     printError(String(format: "goatimport: %@: waiting %.0f s (%@)", clients[lane].site.absoluteString, seconds, reason))
-                case .acknowledged(_, let summary) where lastLog.olderThan(60):
+                case .acknowledged(_, let summary) where logProgress && lastLog.olderThan(60):
                     printError("goatimport: \(counted(summary.sent, "hit")) sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")
                 default: break
                 }
@@ -278,6 +299,7 @@ struct Import: ParsableCommand {
                 try store.save()
             })
         let signals = SignalHandlers { signal in
+            StatusLine.shared.notifier?.stopping()
             printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
             stop.stop()
             follower.stop()
@@ -287,11 +309,15 @@ struct Import: ParsableCommand {
         // Where `--from end` starts (and the rotated files it skips) is saved now: a restart
         // before the first acknowledgement resumes there instead of jumping to the end again.
         do { try store.save() } catch let error as CheckpointError { throw CleanExit.message("\(error)") }
+        // Checked, locked and watching: from here on systemd counts the service as started.
+        StatusLine.shared.notifier?.ready()
+        StatusLine.shared.start(status.content)
 
         let outcome = UploadPipeline.run(lanes: lanes.lanes, threadName: "goatimport-follow",
                                          uploaderDone: { stop.stop(); follower.stop() }) {
             try importer.follow(follower, into: lanes.sink, stop: stop)
         }
+        StatusLine.shared.stop()
         saveSessions(options.sessions, stateDir)
         try finish(outcome, lanes, stop: stop, inputName: names.get)
     }
@@ -314,7 +340,7 @@ struct Import: ParsableCommand {
         if refused == clients.count && clients.count > 1 { throw CleanExit.message("no site accepted its key") }
     }
 
-    private func makeImporter(_ options: Importer.Options) throws -> Importer {
+    func makeImporter(_ options: Importer.Options) throws -> Importer {
         try formatErrorsClean { try Importer(options: options) }
     }
 
@@ -325,12 +351,12 @@ struct Import: ParsableCommand {
 
     /// Without a user agent in the log the server cannot group visits; tell it so instead of
     /// having every hit refused.
-    private func noSessions(_ options: Importer.Options) throws -> Bool {
+    func noSessions(_ options: Importer.Options) throws -> Bool {
         try options.sessions == nil && !options.format.fields().contains(.userAgent)
     }
 
     /// The report, the summary file and the exit status, after an upload run.
-    private func finish(_ outcome: UploadPipeline.Outcome, _ lanes: UploadLanes, stop: StopSignal,
+    func finish(_ outcome: UploadPipeline.Outcome, _ lanes: UploadLanes, stop: StopSignal,
                         inputName: (Int) -> String) throws {
         let summary = outcome.summary
         report(summary, lanes.total, perSite: lanes.lanes.count > 1 ? lanes.perSite : [])
@@ -357,12 +383,12 @@ struct Import: ParsableCommand {
     /// run continues them, also after a crash.
     private func saveSessions(_ tracker: SessionTracker?, _ stateDir: String) {
         guard let tracker else { return }
-        do { try tracker.save(to: stateDir + "/sessions.json") } catch {
+        do { try tracker.save(to: stateDir + "/" + SessionTracker.visitsFileName) } catch {
             printError("goatimport: warning: could not save open visits: \(error)")
         }
     }
 
-    private func uploadOptions(retryFor: Double?) -> Uploader.Options {
+    func uploadOptions(retryFor: Double?) -> Uploader.Options {
         var options = Uploader.Options()
         options.retryFor = retryFor
         options.backoff = Backoff(base: retryDelay, cap: max(60, retryDelay))

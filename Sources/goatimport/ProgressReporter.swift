@@ -1,31 +1,38 @@
 import Foundation
 import GoatImportCore
 
-/// Shows how an upload is going: a one-line bar on a terminal, a log line every `interval`
-/// seconds otherwise (systemd, CI). Progress is measured in acknowledged input bytes; with
-/// several sites (each uploading on its own thread) it is the least advanced site's.
+/// Shows how an upload is going: the status line (a bar on a terminal, `STATUS=` under
+/// systemd), redrawn every second so that a rate-limit wait counts down under the bar, and a
+/// log line every `interval` seconds when stderr is not a terminal (systemd, CI). Progress is
+/// the acknowledged share of the input bytes (what the server has confirmed, not what was
+/// parsed); with several sites (each uploading on its own thread) the least advanced site's.
+/// The time left counts the waits: once a rate-limit window has been seen, hits go at the pace
+/// the server allows over a whole window, not at the speed of a burst.
 final class ProgressReporter: @unchecked Sendable {
-    private let lock = NSRecursiveLock()   // handle() clears the line too
+    private let lock = NSLock()
     private var laneDone: [Int64]
     private var laneSummaries: [UploadSummary]
-    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private var laneWaits: [UploadWaits]
     private let totalBytes: Int64
     private let inputSizes: [Int64]
-    private let started = Date()
-    private var lastDraw = Date.distantPast
+    private let started = RateLimitPacer.monotonic()
+    private var lastLog: Double
     private let interval: TimeInterval
     private var doneBytesBeforeInput: [Int64]
-    private var lastLineWidth = 0
+    private let line = StatusLine.shared
 
     /// `sizes`: each input's (decompressed, estimated for gzip) size; 0 when unknown (stdin).
     init(sizes: [Int64], lanes: Int = 1, interval: TimeInterval = 30) {
         laneDone = [Int64](repeating: 0, count: lanes)
         laneSummaries = [UploadSummary](repeating: UploadSummary(), count: lanes)
+        laneWaits = [UploadWaits](repeating: UploadWaits(now: started), count: lanes)
         inputSizes = sizes
         totalBytes = sizes.reduce(0, +)
         var running: Int64 = 0
         doneBytesBeforeInput = sizes.map { size in defer { running += size }; return running }
         self.interval = interval
+        lastLog = started
+        line.start { [weak self] in self?.content(now: RateLimitPacer.monotonic()) ?? (nil, "", "") }
     }
 
     /// An input's size for progress: a gzip file's trailer holds its uncompressed size (mod 4 GiB).
@@ -43,68 +50,67 @@ final class ProgressReporter: @unchecked Sendable {
     }
 
     func handle(_ event: Uploader.Event, lane: Int = 0, inputs: [String]) {
-        lock.lock(); defer { lock.unlock() }
+        let now = RateLimitPacer.monotonic()
         switch event {
         case .acknowledged(let batch, let summary):
+            lock.lock()
             if let last = batch.lastPosition, last.input < inputSizes.count {
                 laneDone[lane] = doneBytesBeforeInput[last.input] + min(last.endOffset, inputSizes[last.input])
             }
             laneSummaries[lane] = summary
-            var total = UploadSummary()
-            for s in laneSummaries { total.add(s) }
-            draw(done: laneDone.min() ?? 0, summary: total, note: nil, force: false)
-        case .waiting(let seconds, _, let reason):
-            if seconds >= 2 {
-                if isTerminal {
-                    redraw(String(format: "waiting %.0f s (%@)", seconds, reason))
-                } else {
-                    printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason))
-                }
+            laneWaits[lane].acknowledged()
+            let logNow = !line.isTerminal && now - lastLog >= interval
+            if logNow { lastLog = now }
+            lock.unlock()
+            if logNow { printError("goatimport: " + content(now: now).text) }
+        case .waiting(let seconds, let until, let reason):
+            lock.lock()
+            laneWaits[lane].waiting(until: until, reason: reason, sent: laneSummaries[lane].sent, now: now)
+            lock.unlock()
+            if line.isTerminal {
+                line.refresh()
+            } else if seconds >= 2 {
+                printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason))
             }
         case .notice(let message):
-            clearLine()
             printError("goatimport: \(message)")
         case .hitRejected(let input, let line, let message):
-            clearLine()
             printError("goatimport: \(inputs[input]):\(line): the server rejected the hit: \(message)")
         }
     }
 
-    private func draw(done: Int64, summary: UploadSummary, note: String?, force: Bool) {
-        let now = Date()
-        let every = isTerminal ? 0.25 : interval
-        guard force || now.timeIntervalSince(lastDraw) >= every else { return }
-        lastDraw = now
-        let elapsed = max(now.timeIntervalSince(started), 0.001)
-        let rate = Double(summary.sent) / elapsed
-        let fraction = totalBytes > 0 ? min(1, Double(done) / Double(totalBytes)) : 0
-        var left = ""
-        if fraction > 0.001 && fraction < 1 && rate > 0 {
-            let remainingHits = Double(summary.sent) / fraction * (1 - fraction)
-            left = ", " + Self.duration(remainingHits / rate) + " left"
-        }
-        if isTerminal {
-            let width = 24
-            let filled = Int(fraction * Double(width))
-            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            redraw(String(format: "[%@] %3.0f%% %@ hits sent, %.0f hits/s%@", bar, fraction * 100, grouped(summary.sent), rate, left))
-        } else {
-            printError(String(format: "goatimport: %.0f%% done, %@ hits sent, %.0f hits/s%@", fraction * 100, grouped(summary.sent), rate, left))
-        }
-    }
-
-    private func redraw(_ text: String) {
-        let padded = text.count < lastLineWidth ? text + String(repeating: " ", count: lastLineWidth - text.count) : text
-        lastLineWidth = text.count
-        FileHandle.standardError.write(Data(("\r" + padded).utf8))
-    }
-
-    func clearLine() {
+    /// The status: acknowledged share, hits sent, time left, and what the upload waits for.
+    func content(now: Double) -> StatusLine.Content {
         lock.lock(); defer { lock.unlock() }
-        guard isTerminal, lastLineWidth > 0 else { return }
-        FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: lastLineWidth) + "\r").utf8))
-        lastLineWidth = 0
+        var sent = 0
+        for s in laneSummaries { sent += s.sent }
+        let done = laneDone.min() ?? 0
+        let fraction = totalBytes > 0 ? min(1, Double(done) / Double(totalBytes)) : 0
+        let percent = String(format: "%.0f%%", fraction * 100), hits = grouped(sent)
+        var parts = [percent, "\(hits) \(noun(sent, "hit")) sent"], short = [percent, "\(hits) sent"]
+        if let left = secondsLeft(sent: sent, fraction: fraction, now: now).map(Self.duration) {
+            parts.append(left + " left")
+            short.append(left + " left")
+        }
+        if let wait = laneWaits.compactMap({ $0.text(now: now) }).first { parts.append(wait) }
+        if let wait = laneWaits.compactMap({ $0.text(now: now, short: true) }).first { short.append(wait) }
+        return (fraction, parts.joined(separator: ", "), short.joined(separator: ", "))
     }
+
+    /// Hits left (extrapolated from the acknowledged share) at the pace the server allows, plus
+    /// what remains of the current wait.
+    private func secondsLeft(sent: Int, fraction: Double, now: Double) -> Double? {
+        let elapsed = now - started
+        guard fraction > 0.001, fraction < 1, sent > 0, elapsed > 0 else { return nil }
+        let hitsLeft = Double(sent) / fraction * (1 - fraction)
+        var rate = Double(sent) / elapsed
+        if let allowed = laneWaits.compactMap(\.allowedRate).min() { rate = min(rate, allowed) }
+        let waitLeft = laneWaits.map { $0.secondsLeft(now: now) }.max() ?? 0
+        return waitLeft + hitsLeft / rate
+    }
+
+    /// Removes the line (before the summary).
+    func clearLine() { line.stop() }
 
     static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())

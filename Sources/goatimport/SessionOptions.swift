@@ -11,34 +11,33 @@ struct SessionOptions: ParsableArguments {
             completion: .list(SessionOptions.values))
     var sessions: String = "on"
 
-    @Option(name: .long, help: ArgumentHelp("Hours of quiet (in log time) that end a visit.", valueName: "hours"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Hours of quiet (in log time) that end a visit (0.01 to 8784).", valueName: "hours"))
     var sessionGap: Double = 8
 
     func validate() throws {
         if !Self.values.contains(sessions) { throw ValidationError("--sessions must be on or off") }
-        if sessionGap <= 0 { throw ValidationError("--session-gap must be positive") }
+        try NumberRange.sessionGap.check(sessionGap)
     }
 
-    /// The tracker, with its secret and open visits from the state directory (`stateDir` nil: a
-    /// dry run reads an existing secret but writes nothing; ids then match a later run only if
-    /// the secret already existed).
-    func makeTracker(stateDir: String?, dryRunDir: String?) throws -> SessionTracker? {
+    /// The tracker, with its secret and open visits from the state directory. Without one, a
+    /// dry run uses the fixed `SessionTracker.dryRunSecret`, so that its output is the same for
+    /// the same input whether or not this machine has a secret yet (it shows nothing the printed
+    /// IP and user agent do not); a `--no-state` upload draws a secret for this run only.
+    func makeTracker(stateDir: String?, dryRun: Bool = false) throws -> SessionTracker? {
         guard sessions == "on" else { return nil }
         let gap = Int(sessionGap * 3600)
+        guard let stateDir else {
+            if dryRun { return SessionTracker(secret: SessionTracker.dryRunSecret, gap: gap) }
+            var g = SystemRandomNumberGenerator()
+            return SessionTracker(secret: (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }, gap: gap)
+        }
         do {
-            if let stateDir {
-                let tracker = SessionTracker(secret: try SessionTracker.secret(at: stateDir + "/session-secret"), gap: gap)
-                try tracker.load(from: stateDir + "/sessions.json")
-                return tracker
-            }
-            if let dir = dryRunDir, let data = FileManager.default.contents(atPath: dir + "/session-secret"), data.count >= 16 {
-                return SessionTracker(secret: Array(data), gap: gap)
-            }
-            var bytes = [UInt8](repeating: 0, count: 32)
-            for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-            return SessionTracker(secret: bytes, gap: gap)
+            let tracker = SessionTracker(secret: try SessionTracker.secret(at: stateDir + "/" + SessionTracker.secretFileName), gap: gap)
+            try tracker.load(from: stateDir + "/" + SessionTracker.visitsFileName)
+            return tracker
         } catch {
-            throw ValidationError("sessions: \(error)")
+            // Not a usage error: the command line was fine, a file was not.
+            throw CleanExit.message("\(error)")
         }
     }
 }

@@ -28,16 +28,16 @@ struct Verify: ParsableCommand {
     @OptionGroup(title: "Filters") var filters: FilterOptions
     @OptionGroup(title: "GoatCounter") var connection: ConnectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("Export only hits with an id above this (the last_hit_id of an earlier export).", valueName: "id"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Export only hits with an id above this (the last_hit_id of an earlier export).", valueName: "id"))
     var startFromHitId = 0
 
-    @Option(name: .long, help: ArgumentHelp("Use this earlier export instead of starting one (GoatCounter allows one export per hour).", valueName: "id"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Use this earlier export instead of starting one (GoatCounter allows one export per hour).", valueName: "id"))
     var exportId: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Give up when the export is not ready after this many seconds.", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Give up when the export is not ready after this many seconds.", valueName: "seconds"))
     var exportTimeout: Double = 600
 
-    @Option(name: .long, help: ArgumentHelp("List at most this many differing path/day rows.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("List at most this many differing path/day rows.", valueName: "n"))
     var show = 50
 
     mutating func validate() throws {
@@ -45,6 +45,9 @@ struct Verify: ParsableCommand {
         if filters.since == nil { throw ValidationError("--since is required: the first day (or time) to compare, e.g. --since 2026-11-01") }
         if connection.site == nil { throw ValidationError("--site is required: the GoatCounter site's URL") }
         if startFromHitId < 0 { throw ValidationError("--start-from-hit-id must be 0 or more") }
+        try NumberRange.exportId.check(exportId)
+        try NumberRange.exportTimeout.check(exportTimeout)
+        try NumberRange.show.check(show)
     }
 
     func run() throws {
@@ -57,11 +60,6 @@ struct Verify: ParsableCommand {
         let options = try parsing.importerOptions(filters: filters, inputs: inputs)
 
         let client = try connection.makeClient()
-        let me = try ConnectionOptions.preflight(GoatCounterAPI(client: client), needing: nil)
-        guard me.token.permissionSet.contains(.export) else {
-            let have = me.token.permissionSet.words
-            throw CleanExit.message("\(client.site.absoluteString): the API key cannot export (it may: \(have.isEmpty ? "nothing" : have.joined(separator: ", "))); verify needs a key with the \"Export\" permission")
-        }
         let stop = StopSignal()
         let signals = SignalHandlers { _ in stop.stop() }
         defer { signals.cancel() }
@@ -69,15 +67,19 @@ struct Verify: ParsableCommand {
         api.onWait = { seconds, reason in printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason)) }
         func call<T>(_ body: () throws -> T) throws -> T {
             do { return try body() } catch let error as GoatCounterAPI.RateLimited where error.limiter == .export {
-                throw CleanExit.message("\(error): GoatCounter allows one export per hour; reuse the last one with --export-id ID (verify prints its id)")
+                throw CleanExit.message(Self.exportRefused(error))
             } catch GoatCounterAPI.Failure.stopped {
                 throw CleanExit.message("interrupted")
+            } catch let error as APIError where error.status == 401 || error.status == 403 {
+                throw CleanExit.message("\(client.site.absoluteString): the API key may not export (\(error.message)); verify needs a key with the \"Export\" permission on this site")
             } catch {
                 throw CleanExit.message(describeAPIFailure(error, client))
             }
         }
 
-        // 1. The export runs on the server while the logs are read.
+        // 1. The export first: GoatCounter 2.4.x counts every API request from this address
+        // against its one export an hour, so asking /me first would use it up. It runs on the
+        // server while the logs are read.
         let export: Export
         if let exportId {
             export = try call { try api.export(id: exportId) }
@@ -87,6 +89,7 @@ struct Verify: ParsableCommand {
             printError("goatimport: export \(export.id.map(String.init) ?? "?") started (hits after id \(startFromHitId))")
         }
         guard let id = export.id else { throw CleanExit.message("\(client.site.absoluteString): the export reply has no id") }
+        let me = try ConnectionOptions.preflight(api, needing: nil)
 
         // 2. The site's ignored IPs, when the key may read sites: the server filters those hits.
         var ignoredIPs: Set<String> = []
@@ -106,7 +109,9 @@ struct Verify: ParsableCommand {
         // 4. The export's rows.
         let gzipped = try call { try api.waitForExport(id: id, timeout: exportTimeout) }
         let rows: [ExportRow]
-        do { rows = try ExportCSV.parse(gzipped: gzipped) } catch { throw CleanExit.message("export \(id): \(error)") }
+        do { rows = try ExportCSV.parse(gzipped: gzipped) } catch ExportCSVError.noHeader {
+            throw CleanExit.message("export \(id): \(Self.emptyExport)")
+        } catch { throw CleanExit.message("export \(id): \(error)") }
         let finished = try? api.export(id: id)
 
         // 5. The interval the logs cover, within --since/--until.
@@ -119,6 +124,14 @@ struct Verify: ParsableCommand {
 
         report(result, exportID: id, rows: rows.count, sink: sink, notes: notes, lastHitID: finished?.lastHitID)
         if !result.matches || !summary.inputErrors.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Why an export can be empty, and what to do.
+    static let emptyExport = "the export is empty, without even a header line: the site does not keep individual pageviews (GoatCounter 2.6 and later keep them only with the site setting \"Individual pageviews\" on, under Settings → Data collection; it is off by default). Turn it on for the exact, export-based comparison of what is recorded from then on; comparing through the statistics API is not done yet"
+
+    /// A refused export, with the reason that applies to both server generations.
+    static func exportRefused(_ error: GoatCounterAPI.RateLimited) -> String {
+        "\(error.url): the server refused to start an export (one an hour; try again in \(GoatCounterAPI.RateLimited.duration(error.seconds))). GoatCounter 2.4.x counts every API request from this address, imports included, against that allowance: run verify an hour after the last import, or reuse an export with --export-id ID (verify and migrate print its id)"
     }
 
     private func report(_ result: Verification, exportID: Int, rows: Int, sink: ExpectedHitsSink, notes: [String], lastHitID: Int?) {

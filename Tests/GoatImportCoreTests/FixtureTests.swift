@@ -206,6 +206,6 @@ struct BuiltinFormatFileTests {
             #expect(text == entry.text + "\n" || text == entry.text, "\(entry.file) differs from the embedded copy")
         }
         #expect(BuiltinFormats.all.map(\.name) == ["combined", "common", "combined-vhost", "common-vhost", "caddy", "caddy-console",
-                                                   "nginx-json", "traefik", "haproxy", "elb", "alb", "cloudfront", "s3", "w3c", "bunny"])
+                                                   "nginx-json", "traefik", "haproxy", "elb", "alb", "cloudfront", "s3", "w3c", "bunny", "goatcounter-csv"])
     }
 }

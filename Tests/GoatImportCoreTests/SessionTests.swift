@@ -135,19 +135,35 @@ struct SipHashTests {
 }
 
 struct VisitTableTests {
+    static func key(_ k: Int) -> UInt64 { UInt64(k) &* 0x9E37_79B9_7F4A_7C15 }
+
     @Test("the table keeps every open visit through growth and drops only idle ones")
     func growth() {
-        var table = VisitTable(capacity: 8)
-        for k in 1...1000 {
-            let slot = table.slot(for: UInt64(k) &* 0x9E37_79B9_7F4A_7C15, dropIdleBefore: k - 100)
-            #expect(!table.isOccupied(slot))
-            table.set(slot, key: UInt64(k) &* 0x9E37_79B9_7F4A_7C15, start: k, last: k, id: UInt64(k))
+        let table = VisitTable()
+        for k in 1...100_000 {
+            let e = table.entry(for: Self.key(k), dropIdleBefore: k - 100)
+            #expect(e.pointee.key == 0)
+            table.insert(e, key: Self.key(k), start: k, last: k)
         }
-        // Keys idle since before 900 may have been dropped; the last 100 must all be there.
-        for k in 901...1000 {
-            let slot = table.slot(for: UInt64(k) &* 0x9E37_79B9_7F4A_7C15, dropIdleBefore: 900)
-            #expect(table.isOccupied(slot) && table.id(slot) == UInt64(k))
+        // Keys idle since before 99,900 may have been dropped; the last 100 must all be there.
+        for k in 99_901...100_000 {
+            let e = table.entry(for: Self.key(k), dropIdleBefore: 99_900)
+            #expect(e.pointee.key == Self.key(k) && table.absolute(e.pointee.start) == k)
         }
-        #expect(table.capacity <= 1024, "size follows open visits, not all visitors ever seen")
+        #expect(table.capacity <= 16_384, "size follows open visits, not all visitors ever seen")
+    }
+
+    @Test("a million open visits take at most 32 MB of slots, and every one is found again")
+    func millionOpen() {
+        let table = VisitTable()
+        let t0 = 1_761_955_200
+        for k in 1...1_000_000 {
+            table.insert(table.entry(for: Self.key(k), dropIdleBefore: t0 - 1), key: Self.key(k), start: t0 + k / 50, last: t0 + k / 50)
+        }
+        #expect(table.count == 1_000_000)
+        #expect(table.capacity * MemoryLayout<VisitTable.Entry>.stride <= 32 << 20)
+        var found = 0
+        for k in stride(from: 1, through: 1_000_000, by: 997) where table.entry(for: Self.key(k), dropIdleBefore: t0 - 1).pointee.key == Self.key(k) { found += 1 }
+        #expect(found == (1_000_000 - 1) / 997 + 1)
     }
 }

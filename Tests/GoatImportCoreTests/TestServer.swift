@@ -68,7 +68,7 @@ final class TestServer {
 }
 
 /// The fields a hit carries as goatimport sent it, comparable as one string. Session ids are
-/// left out: a dry run without a state directory uses a secret of its own (SessionTests check them).
+/// left out: a dry run keys them with the fixed dry-run key, a real run with its secret (SessionTests check them).
 func hitKey(_ hit: [String: Any]) -> String {
     ["path", "query", "ref", "user_agent", "ip", "created_at"].map { "\($0)=\(hit[$0] as? String ?? "")" }.joined(separator: "|")
 }

@@ -587,7 +587,7 @@ STRUCTS = {
     }),
     "APICountRequestHit": ("handlers", {
         "path": "string", "title": "string", "event": "zbool", "ref": "string",
-        "size": ("slice", "float64", "goatcounter.Floats"), "query": "string", "bot": "int",
+        "size": "floats", "query": "string", "bot": "int",
         "user_agent": "string", "location": "string", "ip": "string", "created_at": "time",
         "session": "string",
     }),
@@ -653,6 +653,19 @@ class GoDecoder:
         return out
 
     def _value(self, v, spec, struct, path):
+        if spec == "floats":
+            # goatcounter.Floats reads a string of comma-separated numbers ("1440,900,2", as
+            # count.js sends it); a JSON array is refused (seen on real 2.4.1 and 2.7.0).
+            if v is None:
+                return None
+            if not isinstance(v, str):
+                self._type_error(json_kind(v), struct, path, "goatcounter.Floats")
+                return _SKIP
+            try:
+                return [float(x) for x in v.split(",") if x.strip() != ""]
+            except ValueError:
+                self._type_error("string", struct, path, "goatcounter.Floats")
+                return _SKIP
         if isinstance(spec, tuple):
             if spec[0] == "slice":
                 if not isinstance(v, list) or isinstance(v, Obj):
@@ -1055,6 +1068,7 @@ class State:
             self.next_hit_id = 1
             self.count_seq = 0
             self.sessions = {}
+            self.session_paths = {}
             self.next_session = 1
             self.faults = []
             self.exports = {}
@@ -1182,22 +1196,37 @@ def clean_path(path: str, event: bool) -> str:
     return base + ("?" + q if q else "")
 
 
-def ref_info(ref: str, query: str):
-    """(ref, scheme) as stored: campaign refs from the query win."""
+# GoatCounter's referrer groups (ref.go): hosts filed under a generated name (scheme g).
+REF_GROUPS = {
+    "news.ycombinator.com": "Hacker News", "hn.algolia.com": "Hacker News", "mail.google.com": "Email",
+    "feedly.com": "RSS", "org.telegram.messenger": "Telegram Messenger", "com.Slack": "Slack Chat",
+}
+
+
+def ref_info(ref: str, query: str, event: bool = False):
+    """(ref, scheme) as a real server stores them (the fixture Tests/Fixtures/goatcounter-export):
+    a campaign from the query wins, except for events; http(s) referrers keep host and path (h);
+    known sites get a name (g); other schemes keep what follows `scheme://` (o)."""
     q = query[1:] if query.startswith("?") else query
-    if q:
+    if q and not event:
         params = dict(urllib.parse.parse_qsl(q, keep_blank_values=True))
         for k in ("utm_source", "ref", "src", "source"):
             if params.get(k):
                 return params[k], "c"
     if not ref:
         return "", ""
-    if "://" in ref:
-        u = urllib.parse.urlsplit(ref)
-        if u.scheme in ("http", "https"):
-            return (u.netloc + u.path).rstrip("/") or u.netloc, "h"
-        return ref, "g"
-    return ref, "o"
+    u = urllib.parse.urlsplit(ref if "://" in ref else "//" + ref)
+    host = u.netloc
+    if host.startswith("www.google."):
+        return "Google", "g"
+    if host in REF_GROUPS:
+        return REF_GROUPS[host], "g"
+    if host == "t.co" and len(u.path) > 1:
+        return "twitter.com/search?q=" + urllib.parse.quote("https://t.co" + u.path, safe=""), "h"
+    stored = (host + u.path).rstrip("/") or host
+    if u.query:
+        stored += "?" + u.query
+    return stored, ("h" if u.scheme in ("http", "https", "") else "o")
 
 
 def ref_host(ref: str) -> str:
@@ -1606,24 +1635,30 @@ class Api:
         if skey is not None:
             prev = st.sessions.get(skey)
             if prev and mono - prev[0] < SESSION_WINDOW:
-                first = False
                 sid = prev[1]
             else:
                 sid = "%032x" % st.next_session
                 st.next_session += 1
             st.sessions[skey] = (mono, sid)
+            # FirstVisit is per path: the visit's first hit on this path (as the real export shows).
+            seen = st.session_paths.setdefault(sid, set())
+            first = path not in seen
+            seen.add(path)
         entry["hit_id"] = st.next_hit_id
         st.next_hit_id += 1
         entry["session_id"] = sid
         entry["first_visit"] = first
-        ref, ref_scheme = ref_info(hit.get("ref", ""), hit.get("query", ""))
+        ref, ref_scheme = ref_info(hit.get("ref", ""), hit.get("query", ""), event)
         browser, system = parse_ua(ua)
         size = hit.get("size") or []
+        # As a real export writes them: 1/0 for booleans, the country of a region
+        # (JP-13 is stored as JP), and from 2.7 on no user agent (browser and system stay).
         entry["_export"] = [
-            clean_path(path, event), hit.get("title", ""), "true" if event else "false", ua,
+            clean_path(path, event), hit.get("title", ""), "1" if event else "0",
+            "" if self.style == STYLE_V27 else ua,
             browser, system, sid, "0", ref, ref_scheme,
             ",".join(go_float(x) for x in size if x is not None),
-            hit.get("location", ""), "true" if first else "false", go_time_rfc3339(created),
+            hit.get("location", "").split("-")[0], "1" if first else "0", go_time_rfc3339(created),
         ]
         st.hits.append(entry)
         site.received_data = True
@@ -2146,7 +2181,7 @@ class Handler(BaseHTTPRequestHandler):
     def apply_config(self, data):
         st = self.server.state
         known = {"style", "ratelimits", "tokens", "sites", "ignore_ips", "export_delay",
-                 "single_site_fallback", "verbose"}
+                 "single_site_fallback", "verbose", "collect"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
@@ -2189,6 +2224,9 @@ class Handler(BaseHTTPRequestHandler):
                     site.settings["ignore_ips"] = list(ips)
             if "export_delay" in data:
                 st.export_delay = float(data["export_delay"])
+            if "collect" in data:   # every site's `collect` setting (bit 256: individual pageviews)
+                for site in st.sites:
+                    site.settings["collect"] = int(data["collect"])
             if "single_site_fallback" in data:
                 st.single_site_fallback = bool(data["single_site_fallback"])
             if "verbose" in data:

@@ -23,6 +23,7 @@ public enum ExportCSVError: Error, CustomStringConvertible, Equatable {
     case noHeader
     case missingColumn(String)
     case unsupportedVersion(String)
+    case badRow(line: Int, String)
 
     public var description: String {
         switch self {
@@ -31,6 +32,7 @@ public enum ExportCSVError: Error, CustomStringConvertible, Equatable {
         case .noHeader: return "the export is empty (no header line)"
         case .missingColumn(let c): return "the export has no \(c) column"
         case .unsupportedVersion(let v): return "export format version \(v) is not known (goatimport reads version 2)"
+        case .badRow(let line, let problem): return "the export's line \(line) is not CSV: \(problem)"
         }
     }
 }
@@ -58,70 +60,38 @@ public enum ExportCSV {
 
     public static func parse(gzipped data: Data) throws -> [ExportRow] { try parse(csv: try gunzip(data)) }
 
-    /// The header's first name carries the format version glued to it (`2Path`).
+    /// Reads with the import's own record splitter (rows may span lines). The header's first
+    /// name carries the format version glued to it (`2Path`). Real servers write booleans as
+    /// `1`/`0`; `true` is read too.
     public static func parse(csv data: Data) throws -> [ExportRow] {
-        let records = CSVReader.records(Array(data))
-        guard var header = records.first, !header.isEmpty else { throw ExportCSVError.noHeader }
-        let version = String(header[0].prefix { $0.isNumber })
-        if !version.isEmpty && version != "2" { throw ExportCSVError.unsupportedVersion(version) }
-        header[0] = String(header[0].dropFirst(version.count))
-        func column(_ name: String) throws -> Int {
-            guard let i = header.firstIndex(of: name) else { throw ExportCSVError.missingColumn(name) }
-            return i
-        }
-        let path = try column("Path"), date = try column("Date")
-        let optional = { (name: String) in header.firstIndex(of: name) }
-        let title = optional("Title"), event = optional("Event"), ua = optional("UserAgent"), session = optional("Session")
-        let bot = optional("Bot"), ref = optional("Referrer"), first = optional("FirstVisit")
-        return records.dropFirst().compactMap { r in
-            if r.count == 1 && r[0].isEmpty { return nil }   // a blank line
-            func at(_ i: Int?) -> String { guard let i, i < r.count else { return "" }; return r[i] }
-            // Real servers write booleans as 1 and 0 (2.7.0) or true and false.
-            func flag(_ i: Int?) -> Bool { ["1", "true"].contains(at(i)) }
-            return ExportRow(path: at(path), title: at(title), event: flag(event), userAgent: at(ua),
-                             session: at(session), bot: Int(at(bot)) ?? 0, referrer: at(ref),
-                             firstVisit: flag(first), date: at(date))
-        }
-    }
-}
-
-/// RFC 4180 CSV as Go's `encoding/csv` writes it: quoted fields with `""` for a quote, and
-/// newlines (`\n` or `\r\n`) inside quotes.
-enum CSVReader {
-    static func records(_ bytes: [UInt8]) -> [[String]] {
-        var records: [[String]] = []
-        var record: [String] = []
-        var field: [UInt8] = []
-        var inQuotes = false
-        var i = 0
-        let n = bytes.count
-        func endField() { record.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true) }
-        while i < n {
-            let b = bytes[i]
-            if inQuotes {
-                if b == UInt8(ascii: "\"") {
-                    if i + 1 < n && bytes[i + 1] == UInt8(ascii: "\"") { field.append(b); i += 2; continue }
-                    inQuotes = false
-                } else {
-                    field.append(b)
-                }
-                i += 1
+        let records = CSVRecordReader(lines: LineReader(source: DataSource(data, name: "export"), readSize: 1 << 16,
+                                                        maxLineLength: 1 << 20), maxRecordLength: 1 << 20)
+        let fields = CSVFields()
+        var rows: [ExportRow] = []
+        var columns: [String: Int] = [:]
+        while let record = try records.next() {
+            if let problem = fields.split(record.base, record.count) {
+                throw ExportCSVError.badRow(line: records.firstLine, problem)
+            }
+            if columns.isEmpty {
+                var names = (0..<fields.count).map { fields.string($0) }
+                let version = String(names[0].prefix { $0.isNumber })
+                if version.isEmpty && names == [""] { throw ExportCSVError.noHeader }
+                if !version.isEmpty && version != "2" { throw ExportCSVError.unsupportedVersion(version) }
+                names[0] = String(names[0].dropFirst(version.count))
+                for (i, name) in names.enumerated() { columns[name] = i }
+                for required in ["Path", "Date"] where columns[required] == nil { throw ExportCSVError.missingColumn(required) }
                 continue
             }
-            switch b {
-            case UInt8(ascii: "\""): inQuotes = true
-            case UInt8(ascii: ","): endField()
-            case UInt8(ascii: "\r") where i + 1 < n && bytes[i + 1] == UInt8(ascii: "\n"): break
-            case UInt8(ascii: "\n"):
-                endField()
-                records.append(record)
-                record.removeAll()
-            default: field.append(b)
-            }
-            i += 1
+            if fields.count == 1 && fields.field(0).isEmpty { continue }   // a blank line
+            func at(_ name: String) -> String { columns[name].map { fields.string($0) } ?? "" }
+            func flag(_ name: String) -> Bool { let v = at(name); return v == "1" || v == "true" }
+            rows.append(ExportRow(path: at("Path"), title: at("Title"), event: flag("Event"), userAgent: at("UserAgent"),
+                                  session: at("Session"), bot: Int(at("Bot")) ?? 0, referrer: at("Referrer"),
+                                  firstVisit: flag("FirstVisit"), date: at("Date")))
         }
-        if !field.isEmpty || !record.isEmpty { endField(); records.append(record) }
-        return records
+        if columns.isEmpty { throw ExportCSVError.noHeader }
+        return rows
     }
 }
 

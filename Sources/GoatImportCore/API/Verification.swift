@@ -90,6 +90,8 @@ public final class ExpectedHitsSink: HitSink {
         case favicon = "requests for /favicon.ico"
         case referrerSpam = "referrers on localhost (GoatCounter drops them as spam)"
         case ignoredIP = "addresses in the site's ignore list"
+        case event = "events (exports list them apart from pageviews)"
+        case bot = "hits marked as bots (GoatCounter keeps them apart)"
     }
 
     private let buffer = ByteBuffer()
@@ -105,6 +107,8 @@ public final class ExpectedHitsSink: HitSink {
 
     private struct Hit: Decodable {
         var path: String
+        var event: Bool?
+        var bot: Int?
         var ref: String?
         var ip: String?
         var created_at: String?
@@ -122,6 +126,8 @@ public final class ExpectedHitsSink: HitSink {
         }
         if first == nil || time < first! { first = time }
         if last == nil || time > last! { last = time }
+        if hit.event == true { excluded[.event, default: 0] += 1; return }
+        if let bot = hit.bot, bot != 0 { excluded[.bot, default: 0] += 1; return }
         let path = PathCleaner.clean(hit.path)
         if path == "/favicon.ico" { excluded[.favicon, default: 0] += 1; return }
         if let ref = hit.ref, Self.isLocalhostReferrer(ref) { excluded[.referrerSpam, default: 0] += 1; return }

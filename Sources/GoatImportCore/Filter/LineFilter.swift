@@ -18,7 +18,12 @@ public final class LineFilter {
     private let skipMethod, skipRedirect, skipError, skipStatic, skipBot: Bool
 
     public init(_ options: Options) throws {
-        self.options = options
+        // Rules compiled for this filter alone: a PCRE2 regex's match data is one matcher's
+        // scratch space, and each parse lane has a filter of its own.
+        var own = options
+        own.excludes = try options.excludes.map { try Rule($0.description) }
+        own.includes = try options.includes.map { try Rule($0.description) }
+        self.options = own
         staticFiles = StaticFiles(extensions: options.staticExtensions)
         bots = try BotDetector()
         skipMethod = options.enabled.contains(.method)

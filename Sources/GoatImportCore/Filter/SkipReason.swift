@@ -13,6 +13,8 @@ public enum SkipReason: Int, CaseIterable, Sendable {
     case afterUntil
     case noSite
     case alreadySent
+    case errorLog
+    case otherEntry
 
     public var name: String {
         switch self {
@@ -29,6 +31,8 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         case .afterUntil: return "after-until"
         case .noSite: return "no-site"
         case .alreadySent: return "already-sent"
+        case .errorLog: return "error-log"
+        case .otherEntry: return "other-entry"
         }
     }
 
@@ -36,7 +40,7 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         switch self {
         case .malformed: return "lines that do not fit the format"
         case .tooLong: return "lines over the length cap"
-        case .directive: return "header lines starting with # (W3C #Version, #Fields…)"
+        case .directive: return "header lines (W3C #Version, #Fields…; an export's column names)"
         case .method: return "requests other than GET"
         case .redirect: return "3xx responses except 304"
         case .error: return "4xx and 5xx responses"
@@ -47,6 +51,8 @@ public enum SkipReason: Int, CaseIterable, Sendable {
         case .afterUntil: return "lines after --until"
         case .noSite: return "hosts the --site-map does not name"
         case .alreadySent: return "pageviews their site acknowledged in an earlier run"
+        case .errorLog: return "the server's error log: container lines on stderr, journal entries of warning priority or worse"
+        case .otherEntry: return "journal entries that are not access lines, read without --unit or --identifier"
         }
     }
 

@@ -22,7 +22,8 @@ public struct StaticFiles: Sendable {
     public init(extensions: [String] = StaticFiles.defaultExtensions) {
         let keys = extensions.compactMap { ext -> UInt64? in
             let bytes = Array(ext.lowercased().utf8)
-            return bytes.count <= 8 && !bytes.isEmpty ? StaticFiles.pack(bytes.withUnsafeBufferPointer { $0.baseAddress! }, bytes.count) : nil
+            // The pointer is valid only inside the closure (the fuzz build's ASan caught a use after free).
+            return bytes.count <= 8 && !bytes.isEmpty ? bytes.withUnsafeBufferPointer { StaticFiles.pack($0.baseAddress!, $0.count) } : nil
         }
         var size = 16
         while size < keys.count * 4 { size *= 2 }

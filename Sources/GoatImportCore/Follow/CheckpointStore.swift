@@ -140,6 +140,7 @@ public final class CheckpointStore: @unchecked Sendable {
     /// fsync on save (the file and the directory). Tests may turn it off for speed.
     public var durable: Bool
     private var entries: [FileFingerprint: Checkpoint] = [:]
+    private var journalCursors: [String: String] = [:]
     private var lockFD: Int32 = -1
     private let mutex = NSLock()
     /// Held for a whole save, so that the last rename carries the latest state.
@@ -186,6 +187,8 @@ public final class CheckpointStore: @unchecked Sendable {
     private struct FileFormat: Codable {
         var version: Int
         var files: [Checkpoint]
+        /// Journal cursors by `JournalSelection.key`; absent when no journal was read.
+        var journals: [String: String]?
     }
 
     private struct VersionOnly: Decodable { var version: Int }
@@ -206,6 +209,7 @@ public final class CheckpointStore: @unchecked Sendable {
         do {
             let file = try decoder.decode(FileFormat.self, from: data)
             for c in file.files { entries[c.fingerprint] = c }
+            journalCursors = file.journals ?? [:]
         } catch {
             throw CheckpointError.corrupt(path: path, reason: Self.reason(error))
         }
@@ -278,6 +282,13 @@ public final class CheckpointStore: @unchecked Sendable {
         return try body()
     }
 
+    // MARK: - Journals
+
+    /// The cursor of the last journal entry acknowledged for a selection (`JournalSelection.key`).
+    public func journalCursor(for key: String) -> String? { locked { journalCursors[key] } }
+
+    public func updateJournal(cursor: String, for key: String) { locked { journalCursors[key] = cursor } }
+
     // MARK: - Saving
 
     /// Writes the state atomically, dropping entries not seen for `pruneAfter`.
@@ -291,45 +302,12 @@ public final class CheckpointStore: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
-        var data = try encoder.encode(FileFormat(version: Self.version, files: files))
+        let journals = locked { journalCursors }
+        var data = try encoder.encode(FileFormat(version: Self.version, files: files, journals: journals.isEmpty ? nil : journals))
         data.append(0x0A)
 
-        let dir = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        var template = Array("\(dir.isEmpty ? "." : dir)/.\(name).XXXXXX".utf8CString)
-        // mkstemp creates the file 0600.
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if fd < 0 { throw CheckpointError.system(SystemError(errno: errno, context: dir)) }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        let tmp = String(cString: template)
-        var ok = false
-        defer { if !ok { unlink(tmp) } }
-        do {
-            try data.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw CheckpointError.system(SystemError(errno: errno, context: tmp))
-                    }
-                    done += n
-                }
-            }
-            if durable && fsync(fd) != 0 { throw CheckpointError.system(SystemError(errno: errno, context: tmp)) }
-        } catch {
-            close(fd)
-            throw error
-        }
-        if close(fd) != 0 { throw CheckpointError.system(SystemError(errno: errno, context: tmp)) }
-        if rename(tmp, path) != 0 { throw CheckpointError.system(SystemError(errno: errno, context: path)) }
-        ok = true
-        if durable {
-            let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if dfd >= 0 {
-                _ = fsync(dfd)
-                close(dfd)
-            }
+        do { try AtomicFile.write(data, to: path, durable: durable) } catch let error as SystemError {
+            throw CheckpointError.system(error)
         }
     }
 
@@ -351,6 +329,9 @@ public final class CheckpointStore: @unchecked Sendable {
             throw CheckpointError.system(SystemError(errno: e, context: lockPath))
         }
         lockFD = fd
+        let dir = (path as NSString).deletingLastPathComponent
+        let beside = { (name: String) in dir.isEmpty ? name : dir + "/" + name }
+        AtomicFile.removeStale(of: [path, beside(SessionTracker.visitsFileName), beside(SessionTracker.secretFileName)])
     }
 
     public func unlock() {

@@ -284,10 +284,13 @@ public final class FileFollower {
     }
 
     /// Opens the file now at `path`, positioned per its checkpoint or the start rules; nil
-    /// when there is no file.
+    /// when there is no file, or when a file that appeared after the start cannot be opened
+    /// yet: logrotate's `create 0640 www-data adm` (and `install -o -g -m`) creates the file
+    /// before giving it its owner and mode, so it is looked at again, not fatal.
     private func makeLive() throws -> Reading? {
         let file: LogFile
-        do { file = try LogFile(path: path) } catch let error as SystemError where error.errno == ENOENT {
+        do { file = try LogFile(path: path) } catch let error as SystemError
+            where error.errno == ENOENT || (openedLive && error.errno == EACCES) {
             return nil
         }
         let identity = try file.fingerprint()

@@ -39,6 +39,8 @@ public final class FollowerGroup: LineFollowing {
     private var current = 0
     private var run = 0
     private var lastScan: Double
+    /// Guards `stopped` and `followers`: `stop()` comes from a signal handler's thread while
+    /// the parse thread adds the followers of newly matching files.
     private let stopLock = NSLock()
     private var stopped = false
 
@@ -57,8 +59,9 @@ public final class FollowerGroup: LineFollowing {
     public func stop() {
         stopLock.lock()
         stopped = true
+        let all = followers
         stopLock.unlock()
-        for follower in followers { follower.stop() }
+        for follower in all { follower.stop() }
     }
 
     private var isStopped: Bool {
@@ -96,7 +99,12 @@ public final class FollowerGroup: LineFollowing {
     }
 
     private func add(_ path: String, isNew: Bool) throws {
-        followers.append(try factory(path, isNew))
+        let follower = try factory(path, isNew)
+        stopLock.lock()
+        followers.append(follower)
+        let stoppedMeanwhile = stopped
+        stopLock.unlock()
+        if stoppedMeanwhile { follower.stop() }
         followed.append(path)
     }
 

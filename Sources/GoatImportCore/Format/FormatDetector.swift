@@ -7,10 +7,10 @@ public enum FormatDetector {
     public struct Score: Sendable {
         public let format: LogFormat
         public let matched: Int
-        /// The fields it read on at least one of the lines it read.
-        public let read: Set<LogField>
+        public let fields: Int
         public let bytes: Int
-        public var fields: Int { read.count }
+        /// The fields it read on at least one of the lines it read.
+        public var read: Set<LogField> = []
     }
 
     public struct Result: Sendable {
@@ -18,6 +18,8 @@ public enum FormatDetector {
         public let scores: [Score]
         /// Lines tried (directive lines are not counted).
         public let sampled: Int
+        /// Chosen by the input's first line (a GoatCounter export's header), not by scores.
+        public var byHeader = false
 
         /// The chosen format; nil when no format read a single line.
         public var format: LogFormat? { scores.first.flatMap { $0.matched > 0 ? $0.format : nil } }
@@ -25,6 +27,7 @@ public enum FormatDetector {
         /// `combined-vhost (50/50 lines, 9 fields; next: combined 0/50)`
         public var explanation: String {
             guard let best = scores.first else { return "no formats" }
+            if byHeader { return "\(best.format.name) (its header line: a GoatCounter export)" }
             var text = "\(best.format.name) (\(best.matched)/\(sampled) lines, \(best.fields) fields"
             if scores.count > 1 { text += "; next: \(scores[1].format.name) \(scores[1].matched)/\(sampled)" }
             return text + ")"
@@ -32,6 +35,14 @@ public enum FormatDetector {
     }
 
     public static func detect(_ lines: [[UInt8]], among formats: [LogFormat] = BuiltinFormats.all) -> Result {
+        // An export names itself: its rows (one may span lines) are no access log's.
+        if let first = lines.first, first.withUnsafeBufferPointer({ ExportRowHit.isHeader($0.baseAddress!, $0.count) }),
+           let csv = formats.first(where: \.isGoatCounterCSV) {
+            var result = Result(scores: [Score(format: csv, matched: lines.count, fields: ExportRowHit.columns.count, bytes: 0)],
+                                sampled: lines.count)
+            result.byHeader = true
+            return result
+        }
         let sampled = lines.filter { $0.first != UInt8(ascii: "#") }.count
         var scores: [(order: Int, score: Score)] = []
         for (order, format) in formats.enumerated() {
@@ -64,6 +75,6 @@ public enum FormatDetector {
                 for field in LogField.allCases where fields.has(field) { seen.insert(field) }
             }
         }
-        return Score(format: format, matched: matched, read: seen, bytes: bytes)
+        return Score(format: format, matched: matched, fields: seen.count, bytes: bytes, read: seen)
     }
 }

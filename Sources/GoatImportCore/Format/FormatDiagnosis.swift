@@ -20,6 +20,8 @@ public final class FormatDiagnosis {
             return "no complete JSON object after the prefix, or a value of an unexpected type"
         case .w3c:
             return "fewer columns than the last #Fields: line names"
+        case .goatcounterCSV:
+            return "not a row of a GoatCounter export (14 CSV columns, ending in an RFC 3339 Date)"
         case .regex(let segments, let extended):
             if prefixes.isEmpty {
                 prefixes = (1...segments.count).map { n in
@@ -38,7 +40,7 @@ public final class FormatDiagnosis {
             }
             let expected = segments[matchedSegments].trimmingSpaces
             let rest = line[matchedEnd...].prefix(40)
-            let restText = String(decoding: rest, as: UTF8.self)
+            let restText = PrintableText.escaping(String(decoding: rest, as: UTF8.self))
             let what = matchedSegments == 0 ? "from the start" : "after byte \(matchedEnd)"
             return "stops matching \(what): expected \(expected) at «\(restText)\(line.count - matchedEnd > 40 ? "…" : "")»"
         }

@@ -13,6 +13,8 @@ public struct LogFormat: Sendable {
         case json([(field: LogField, paths: [[String]])], prefix: String? = nil)
         /// W3C extended logs: the columns come from the `#Fields:` directives in the log itself.
         case w3c
+        /// GoatCounter's own CSV export: records, not lines (`CSVRecordReader`, `ExportRowHit`).
+        case goatcounterCSV
     }
 
     public let name: String
@@ -37,7 +39,15 @@ public struct LogFormat: Sendable {
     /// Whether a line's fields depend on lines before it (W3C's `#Fields:`): such a log is
     /// parsed in order, on one thread.
     public var readsInOrder: Bool {
-        if case .w3c = body { return true }
+        switch body {
+        case .w3c, .goatcounterCSV: return true
+        default: return false
+        }
+    }
+
+    /// Whether this is the export format, whose rows the importer maps itself.
+    public var isGoatCounterCSV: Bool {
+        if case .goatcounterCSV = body { return true }
         return false
     }
 
@@ -52,6 +62,8 @@ public struct LogFormat: Sendable {
         case .w3c:
             return "columns from each #Fields: directive; read: "
                 + W3CFieldNames.fields.keys.sorted().joined(separator: " ")
+        case .goatcounterCSV:
+            return "CSV format version 2, header " + ExportRowHit.columns.joined(separator: ",")
         }
     }
 
@@ -67,6 +79,8 @@ public struct LogFormat: Sendable {
             return try PrefixedJSONLineParser(prefix: prefix, mapping: mapping)
         case .w3c:
             return W3CLineParser()
+        case .goatcounterCSV:
+            return ExportRecordParser()
         }
     }
 
@@ -81,6 +95,8 @@ public struct LogFormat: Sendable {
             return (try makeParser() as! PrefixedJSONLineParser).fields
         case .w3c:
             return W3CLineParser.knownFields
+        case .goatcounterCSV:
+            return ExportRecordParser.fields
         }
     }
 

@@ -34,10 +34,16 @@ public final class PCRE2Regex {
             throw CompileError(pattern: pattern, offset: errorOffset, message: PCRE2Regex.message(for: errorCode))
         }
         code = compiled
+        // Fails where memory may not be writable and executable (systemd's
+        // MemoryDenyWriteExecute=yes, prctl PR_SET_MDWE): the interpreter matches the same.
         isJIT = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
         matchData = pcre2_match_data_create_from_pattern_8(compiled, nil)
         ovector = pcre2_get_ovector_pointer_8(matchData)
     }
+
+    /// Whether this process can JIT-compile patterns; without, they match on the interpreter
+    /// (about half as fast).
+    public static let jitAvailable: Bool = (try? PCRE2Regex("a"))?.isJIT ?? false
 
     deinit {
         pcre2_match_data_free_8(matchData)

@@ -2,6 +2,7 @@ import Foundation
 
 /// The zone of timestamps that carry no offset (`--tz`): UTC, a fixed offset such as
 /// `+01:00`, or an IANA name such as `Europe/Amsterdam` (daylight saving applied per hour).
+/// `toUTC` keeps a cache: one instance per thread (`copy()` gives each parse lane its own).
 public final class LogTimeZone: @unchecked Sendable {
     private enum Kind { case fixed(Int), named(TimeZone) }
     private let kind: Kind
@@ -13,6 +14,11 @@ public final class LogTimeZone: @unchecked Sendable {
     public static let utc = LogTimeZone(fixed: 0, name: "UTC")
 
     private init(fixed: Int, name: String) { kind = .fixed(fixed); self.name = name }
+
+    private init(kind: Kind, name: String) { self.kind = kind; self.name = name }
+
+    /// The same zone with a cache of its own.
+    public func copy() -> LogTimeZone { LogTimeZone(kind: kind, name: name) }
 
     public init(_ spec: String) throws {
         name = spec

@@ -12,7 +12,8 @@ public final class PageviewBuilder {
     private var lastTime = 0
 
     public init(timeZone: LogTimeZone = .utc, trustedProxies: TrustedProxies = .loopbackAndPrivate) {
-        self.timeZone = timeZone
+        // The zone's cache is this builder's alone: parse lanes each build with their own.
+        self.timeZone = timeZone.copy()
         self.trustedProxies = trustedProxies
     }
 
@@ -24,7 +25,8 @@ public final class PageviewBuilder {
             let s = fields.start(.status), e = fields.end(.status)
             var v = 0
             var i = s
-            while i < e, line[i] >= 48 && line[i] <= 57 { v = v * 10 + Int(line[i] - 48); i += 1 }
+            // Stops past three digits: a JSON log may hold any number here (found by fuzzing).
+            while i < e, v < 1000, line[i] >= 48 && line[i] <= 57 { v = v * 10 + Int(line[i] - 48); i += 1 }
             guard i == e, i > s, v < 1000 else { return .badStatus }
             pv.status = v
         }

@@ -14,9 +14,9 @@ import Foundation
 public final class SessionTracker {
     public let gap: Int
     private let key: (UInt64, UInt64)
-    private var visits = VisitTable()
+    private let visits = VisitTable()
     private var newest = Int.min
-    private let hex = ByteBuffer(capacity: 16)
+    private let hex = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
     /// Set when another thread saves the visits (with each acknowledged checkpoint) while this
     /// one looks them up: both then take `lock`.
     public var isShared = false
@@ -29,6 +29,8 @@ public final class SessionTracker {
         key = (k0, k1)
         self.gap = gap
     }
+
+    deinit { hex.deallocate() }
 
     /// The id of the visit this hit belongs to, as 16 hex digits (valid until the next call).
     public func session(ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer, time: Int) -> UnsafeBufferPointer<UInt8> {
@@ -52,27 +54,38 @@ public final class SessionTracker {
     /// The visit of `visitor` at `time`: the ordered half of `session`, called in log order.
     public func session(visitor: UInt64, time: Int) -> UnsafeBufferPointer<UInt8> {
         newest = max(newest, time)
-        let slot = visits.slot(for: visitor, dropIdleBefore: newest - gap)
-        var value: UInt64
-        if visits.isOccupied(slot), time - visits.last(slot) <= gap, time >= visits.start(slot) - gap {
-            visits.touch(slot, last: time)
-            value = visits.id(slot)
+        let e = visits.entry(for: visitor, dropIdleBefore: idleCutoff)
+        let value: UInt64
+        if e.pointee.key != 0, time - visits.absolute(e.pointee.last) <= gap, time >= visits.absolute(e.pointee.start) - gap {
+            e.pointee.last = max(e.pointee.last, visits.relative(time))
+            value = visitID(visitor, start: visits.absolute(e.pointee.start))
         } else {
-            var id = SipHash(key: key)
-            id.add(word: visitor)
-            id.add(word: UInt64(bitPattern: Int64(time)))
-            value = id.finish()
-            visits.set(slot, key: visitor, start: time, last: time, id: value)
+            value = visitID(visitor, start: time)
+            visits.insert(e, key: visitor, start: time, last: time)
         }
-        hex.removeAll()
-        for shift in stride(from: 60, through: 0, by: -4) {
-            hex.append(JSONString.hexDigit(UInt8((value >> UInt64(shift)) & 0xF)))
+        for i in 0..<16 {
+            hex[i] = JSONString.hexDigit(UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * i)) & 0xF)
         }
-        return hex.bytes
+        return UnsafeBufferPointer(start: hex, count: 16)
+    }
+
+    /// A visit's id: the keyed hash of its visitor and start.
+    @inline(__always) private func visitID(_ visitor: UInt64, start: Int) -> UInt64 {
+        var id = SipHash(key: key)
+        id.add(word: visitor)
+        id.add(word: UInt64(bitPattern: Int64(start)))
+        return id.finish()
     }
 
     /// Visits quiet for longer than the gap (in log time) are closed and forgotten.
-    public func prune() { visits.rebuild(dropIdleBefore: newest - gap, capacity: visits.capacity) }
+    public func prune() { visits.prune(dropIdleBefore: idleCutoff) }
+
+    /// Visits last seen before this are closed. Saturating: before the first hit `newest` is
+    /// `Int.min` (a run that sends nothing still saves its visits), and log times are untrusted.
+    private var idleCutoff: Int {
+        let (cutoff, overflow) = newest.subtractingReportingOverflow(gap)
+        return overflow ? Int.min : cutoff
+    }
 
     public var openVisits: Int { visits.count }
 
@@ -89,29 +102,36 @@ public final class SessionTracker {
         defer { if isShared { lock.unlock() } }
         prune()
         var saved = Saved(gap: gap, visits: [:])
-        for i in 0..<visits.capacity where visits.isOccupied(i) {
-            saved.visits[String(visits.key(i), radix: 16)] = [visits.start(i), visits.last(i)]
-        }
+        visits.forEach { visitor, start, last in saved.visits[String(visitor, radix: 16)] = [start, last] }
         let data = try JSONEncoder().encode(saved)
         try AtomicFile.write(data, to: path)
     }
 
     public func load(from path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SessionError("\(path): cannot read it; check its owner and mode (0600)")
+        }
         guard let saved = try? JSONDecoder().decode(Saved.self, from: data) else {
             throw SessionError("\(path): not a goatimport sessions file; move it away to start the visits afresh")
         }
         for (visitor, v) in saved.visits where v.count == 2 {
             guard let key = UInt64(visitor, radix: 16) else { continue }
+            // Times are seconds since 1970: anything beyond ±2^40 (35,000 years) was not written here.
+            guard v.allSatisfy({ (-(1 << 40)...(1 << 40)).contains($0) }) else {
+                throw SessionError("\(path): a visit with an impossible time; move the file away to start the visits afresh")
+            }
             newest = max(newest, v[1])
-            var id = SipHash(key: self.key)
-            id.add(word: key)
-            id.add(word: UInt64(bitPattern: Int64(v[0])))
-            let slot = visits.slot(for: key, dropIdleBefore: Int.min)
-            visits.set(slot, key: key, start: v[0], last: v[1], id: id.finish())
+            visits.insert(visits.entry(for: key, dropIdleBefore: Int.min), key: key, start: v[0], last: v[1])
         }
     }
+
+    /// The open visits' file and the secret's, beside the state file.
+    public static let visitsFileName = "sessions.json"
+    public static let secretFileName = "session-secret"
+
+    /// The key of dry runs: fixed, so that a dry run's output depends on its input only.
+    public static let dryRunSecret = Array("goatimport dry run, no secret...".utf8)
 
     /// The per-installation secret in `path` (32 random bytes, 0600), created on first use.
     public static func secret(at path: String) throws -> [UInt8] {
@@ -129,96 +149,6 @@ public final class SessionTracker {
     }
 }
 
-/// Open visits by visitor hash: open addressing with linear probing over parallel arrays. Grows
-/// only after dropping visits that have been idle past the gap, so its size follows the number of
-/// visitors in one gap of log time, not the length of the log. (A Swift Dictionary cost more than
-/// the rest of the line here.)
-struct VisitTable {
-    /// One visit in one 32-byte entry, so a lookup touches one cache line. Key 0 marks an empty
-    /// slot (a visitor hash of 0 is stored as 1).
-    struct Entry {
-        var key: UInt64 = 0
-        var start = 0
-        var last = 0
-        var id: UInt64 = 0
-    }
-
-    private(set) var entries: [Entry]
-    private(set) var count = 0
-    var capacity: Int { entries.count }
-
-    init(capacity: Int = 1024) {
-        entries = [Entry](repeating: Entry(), count: capacity)
-    }
-
-    @inline(__always) static func stored(_ key: UInt64) -> UInt64 { key == 0 ? 1 : key }
-
-    func isOccupied(_ slot: Int) -> Bool { entries[slot].key != 0 }
-    func key(_ slot: Int) -> UInt64 { entries[slot].key }
-    func start(_ slot: Int) -> Int { entries[slot].start }
-    func last(_ slot: Int) -> Int { entries[slot].last }
-    func id(_ slot: Int) -> UInt64 { entries[slot].id }
-    mutating func touch(_ slot: Int, last: Int) { entries[slot].last = max(entries[slot].last, last) }
-
-    /// The slot holding `key`, or the empty slot where it goes (`isOccupied` false).
-    mutating func slot(for rawKey: UInt64, dropIdleBefore cutoff: Int) -> Int {
-        if (count + 1) * 2 > capacity {
-            rebuild(dropIdleBefore: cutoff, capacity: capacity)
-            // Still over three-eighths full with only open visits: grow.
-            if (count + 1) * 8 > capacity * 3 { rebuild(dropIdleBefore: cutoff, capacity: capacity * 2) }
-        }
-        let key = VisitTable.stored(rawKey)
-        let mask = capacity - 1
-        var i = Int(truncatingIfNeeded: key >> 17) & mask
-        return entries.withUnsafeBufferPointer { e in
-            while e[i].key != 0 {
-                if e[i].key == key { return i }
-                i = (i + 1) & mask
-            }
-            return i
-        }
-    }
-
-    mutating func set(_ slot: Int, key rawKey: UInt64, start: Int, last: Int, id: UInt64) {
-        if entries[slot].key == 0 { count += 1 }
-        entries[slot] = Entry(key: VisitTable.stored(rawKey), start: start, last: last, id: id)
-    }
-
-    /// Rehashes into `capacity` slots, leaving out visits idle since before `cutoff`.
-    mutating func rebuild(dropIdleBefore cutoff: Int, capacity newCapacity: Int) {
-        var table = VisitTable(capacity: newCapacity)
-        let mask = newCapacity - 1
-        for entry in entries where entry.key != 0 && entry.last >= cutoff {
-            var j = Int(truncatingIfNeeded: entry.key >> 17) & mask
-            while table.entries[j].key != 0 { j = (j + 1) & mask }
-            table.entries[j] = entry
-            table.count += 1
-        }
-        self = table
-    }
-}
-
-/// Writes a file atomically, mode 0600: temp file in the same directory, fsync, rename.
-enum AtomicFile {
-    static func write(_ data: Data, to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
-        let temp = path + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SystemError(errno: errno, context: temp) }
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n <= 0 { return false }
-                off += n
-            }
-            return fsync(fd) == 0
-        }
-        close(fd)
-        guard ok, rename(temp, path) == 0 else { unlink(temp); throw SystemError(errno: errno, context: path) }
-    }
-}
 
 /// SipHash-2-4: a keyed hash that is a pseudo-random function under its key.
 struct SipHash {
@@ -254,19 +184,31 @@ struct SipHash {
         if tailBytes == 8 { compress(tail); tail = 0; tailBytes = 0 }
     }
 
-    /// Whole 8-byte words at a time when aligned to the message; the hot path hashes every hit's
-    /// IP and user agent.
+    /// Eight bytes at a time wherever the message stands: each word is shifted into the pending
+    /// tail, so the hot path (every hit's IP, a zero, its user agent) never goes byte by byte.
     mutating func add(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
-        var i = 0
         let n = bytes.count
-        while i < n && tailBytes != 0 { add(byte: bytes[i]); i += 1 }
+        length += n
+        let shift = UInt64(8 * tailBytes)
+        var i = 0
         while i + 8 <= n {
-            compress(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-            length += 8
+            let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if shift == 0 { compress(w) } else { compress(tail | w << shift); tail = w >> (64 - shift) }
             i += 8
         }
-        while i < n { add(byte: bytes[i]); i += 1 }
+        let rest = n - i
+        guard rest > 0 else { return }
+        var w: UInt64 = 0
+        for j in 0..<rest { w |= UInt64(base.load(fromByteOffset: i + j, as: UInt8.self)) << UInt64(8 * j) }
+        tail |= w << shift
+        if tailBytes + rest >= 8 {
+            compress(tail)
+            tail = w >> (64 - shift)
+            tailBytes += rest - 8
+        } else {
+            tailBytes += rest
+        }
     }
 
     mutating func add(word: UInt64) {

@@ -85,3 +85,8 @@ extension String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }
+
+/// The importer's answer to a stop that cancelled its queue: what it had read until then.
+public struct ImportStopped: Error {
+    public let summary: ImportSummary
+}

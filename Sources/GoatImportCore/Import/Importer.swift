@@ -30,6 +30,8 @@ public final class Importer {
         /// Follow mode's source of `siteStarts` for a file met while following, given where its
         /// first line read ends (to tell a resumed file from one read again from the start).
         public var siteStartsForFile: ((FileFingerprint, Int64) -> [Int64]?)?
+        /// The wrapper of a container log around each line (`--container`).
+        public var container = ContainerLog.none
         /// This many malformed lines in a row mean the format has stopped matching the log: the
         /// run stops (`FormatStoppedMatching`) before a checkpoint passes them, so a rerun with
         /// the right format still sends them. nil: every malformed line is counted and skipped.
@@ -48,6 +50,8 @@ public final class Importer {
     public let router: SiteRouter?
     private var siteStarts: [Int: [Int64]]
     private var siteHits: [Int] = []
+    /// Set for `goatcounter-csv`: its records take their own path to the sink.
+    private let exportRows: ExportRows?
     /// The malformed lines in a row just read (with `stopAfterMalformedInARow`): held back from
     /// the sink, so no checkpoint passes them until a good line shows the format still matches.
     private var malformedRun = MalformedRun()
@@ -62,6 +66,7 @@ public final class Importer {
         router = options.siteMap.map(SiteRouter.init)
         siteStarts = options.siteStarts
         siteHits = [Int](repeating: 0, count: options.siteMap?.sites.count ?? 0)
+        exportRows = options.format.isGoatCounterCSV ? ExportRows() : nil
         if router != nil, try !options.format.fields().contains(.host) {
             throw FormatError.unsupported("--site-map routes by host, and the format \(options.format.name) has no host field (use combined-vhost, caddy, or a format with $host / %v)")
         }
@@ -80,48 +85,71 @@ public final class Importer {
     public func run(inputs: [String], into sink: HitSink) throws -> ImportSummary {
         let started = DispatchTime.now().uptimeNanoseconds
         var summary = ImportSummary()
-        for (index, path) in inputs.enumerated() {
-            summary.files += 1
-            do {
-                let source = try InputOpener.open(path: path)
-                let start = options.startPositions[index] ?? (0, 0)
-                if start.offset > 0 {
-                    if directives {
-                        try readDirectives(source, bytes: start.offset)
-                    } else {
-                        try Self.skip(source, bytes: start.offset)
-                    }
-                }
-                // Reading (the kernel's copy from the page cache, ~20% of a plain run) and
-                // decompression run a few chunks ahead on a thread of their own. Not for a stream:
-                // a stopped run must not wait on a read that may never return.
-                let reader = LineReader(source: StreamInputs.isStream(path) ? source : PrefetchSource(inner: source),
-                                        maxLineLength: options.maxLineLength, emitPartialLineAtEOF: !options.liveInputs.contains(index),
-                                        startOffset: start.offset, startLine: start.line)
+        try reportingStop(&summary, started: started) { summary in
+            for (index, path) in inputs.enumerated() {
+                summary.files += 1
                 do {
-                    try consume(reader, input: index, name: path, into: sink, summary: &summary)
-                } catch let error as GzipError {
+                    let source = try InputOpener.open(path: path)
+                    let start = options.startPositions[index] ?? (0, 0)
+                    if start.offset > 0 {
+                        if directives {
+                            try readDirectives(source, bytes: start.offset)
+                        } else {
+                            try Self.skip(source, bytes: start.offset)
+                        }
+                    }
+                    // Reading (the kernel's copy from the page cache, ~20% of a plain run) and
+                    // decompression run a few chunks ahead on a thread of their own. Not for a stream:
+                    // a stopped run must not wait on a read that may never return.
+                    let reader = LineReader(source: StreamInputs.isStream(path) ? source : PrefetchSource(inner: source),
+                                            maxLineLength: options.maxLineLength, emitPartialLineAtEOF: !options.liveInputs.contains(index),
+                                            startOffset: start.offset, startLine: start.line)
+                    do {
+                        if let exportRows {
+                            try consumeExport(reader, rows: exportRows, input: index, name: path, into: sink, summary: &summary)
+                        } else if options.container == .none {
+                            try consume(reader, input: index, name: path, into: sink, summary: &summary)
+                        } else {
+                            let decoder = ContainerLineDecoder(kind: options.container, reader: reader)
+                            defer { summary[.tooLong] += decoder.tooLongRecords; summary.lines += decoder.tooLongRecords }
+                            try consume(decoder, input: index, name: path, into: sink, summary: &summary)
+                        }
+                    } catch let error as GzipError {
+                        summary.inputErrors.append(error.description)
+                        options.onInputError?(error.description)
+                    } catch let error as ExportHeaderError {
+                        summary.inputErrors.append(error.description)
+                        options.onInputError?(error.description)
+                    }
+                    // Malformed lines at the end of a file, fewer than the limit: scattered, skipped.
+                    if let held = malformedRun.reset() { try sink.didSkipLine(at: held, reason: .malformed) }
+                    summary.bytes += reader.offset - start.offset
+                    summary[.tooLong] += reader.tooLongLines
+                    summary.lines += reader.tooLongLines
+                    try sink.didFinishInput(index)
+                } catch let error as SystemError {
+                    summary.inputErrors.append(error.description)
+                    options.onInputError?(error.description)
+                } catch let error as SkipError {
                     summary.inputErrors.append(error.description)
                     options.onInputError?(error.description)
                 }
-                // Malformed lines at the end of a file, fewer than the limit: scattered, skipped.
-                if let held = malformedRun.reset() { try sink.didSkipLine(at: held, reason: .malformed) }
-                summary.bytes += reader.offset - start.offset
-                summary[.tooLong] += reader.tooLongLines
-                summary.lines += reader.tooLongLines
-                try sink.didFinishInput(index)
-            } catch let error as SystemError {
-                summary.inputErrors.append(error.description)
-                options.onInputError?(error.description)
-            } catch let error as SkipError {
-                summary.inputErrors.append(error.description)
-                options.onInputError?(error.description)
             }
+            try sink.finish()
         }
-        try sink.finish()
-        finishSummary(&summary)
-        summary.elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return summary
+    }
+
+    /// Runs `body`, then completes the summary. A stop (Ctrl-C, SIGTERM, an uploader that gave
+    /// up) cancels the queue and ends `body` early: the summary so far then travels with
+    /// `ImportStopped`, so that a stopped run still reports what it read.
+    private func reportingStop(_ summary: inout ImportSummary, started: UInt64? = nil,
+                               _ body: (inout ImportSummary) throws -> Void) throws {
+        do { try body(&summary) } catch is BatchQueue.Cancelled {
+            finishSummary(&summary, started: started)
+            throw ImportStopped(summary: summary)
+        }
+        finishSummary(&summary, started: started)
     }
 
     private func consume(_ reader: LineReader, input: Int, name: String, into sink: HitSink,
@@ -132,14 +160,39 @@ public final class Importer {
         }
     }
 
+    /// A container log: the lines inside the wrappers go through the pipeline; stderr (the
+    /// server's error log) and lines not in the wrapper are counted apart.
+    private func consume(_ decoder: ContainerLineDecoder, input: Int, name: String, into sink: HitSink,
+                         summary: inout ImportSummary) throws {
+        var pv = Pageview()
+        while let record = try decoder.next() {
+            if record.stream == .stdout && record.problem == nil {
+                try process(record.line, input: input, name: name, into: sink, summary: &summary, pageview: &pv)
+                continue
+            }
+            summary.lines += 1
+            let position = LinePosition(input: input, line: record.checkpointLine, endOffset: record.checkpointOffset)
+            let reason: SkipReason = record.problem == nil ? .errorLog : .malformed
+            summary[reason] += 1
+            if let problem = record.problem { options.onMalformed?(name, record.line.number, problem, Self.text(record.line)) }
+            try sink.didSkipLine(at: position, reason: reason)
+        }
+    }
+
     /// One line through the pipeline: parse, build, filter, encode. Shared by reading files
     /// to their end and by following a live log.
     @inline(__always)
     func process(_ line: Line, input: Int, name: String, into sink: HitSink, summary: inout ImportSummary,
-                 pageview pv: inout Pageview) throws {
+                 pageview pv: inout Pageview, unparsed: SkipReason? = nil) throws {
         summary.lines += 1
         var position = LinePosition(input: input, line: line.number, endOffset: line.endOffset)
         guard parser.parse(line.base, line.count, into: fields) else {
+            // A source that mixes access lines with others it can tell apart (the journal).
+            if let unparsed {
+                summary[unparsed] += 1
+                try sink.didSkipLine(at: position, reason: unparsed)
+                return
+            }
             if directives && line.count > 0 && line.base[0] == UInt8(ascii: "#") {
                 summary[.directive] += 1
                 malformedRun.clear()
@@ -213,48 +266,50 @@ public final class Importer {
         var inputs: [FileFingerprint: Int] = [:]
         var names: [String] = []
         var batchStarted: Double?
-        while !stop.isStopped {
-            guard let followed = try follower.next(timeout: 1) else {
-                try sink.flush()
-                batchStarted = nil
-                continue
-            }
-            let input: Int
-            if let known = inputs[followed.identity] { input = known } else {
-                input = names.count
-                inputs[followed.identity] = input
-                names.append(followed.path)
-                summary.files += 1
-                if let starts = options.siteStartsForFile?(followed.identity, followed.endOffset) { siteStarts[input] = starts }
-                // A W3C log resumed at its checkpoint: its columns are in the `#Fields:` above.
-                let before = followed.endOffset - Int64(followed.line.rawCount)
-                if directives && before > 0 {
-                    do { try readDirectives(try InputOpener.open(path: followed.path), bytes: before) } catch {
-                        options.onInputError?("\(followed.path): cannot read its #Fields: lines before the checkpoint (\(error))")
-                    }
+        try reportingStop(&summary) { summary in
+            while !stop.isStopped {
+                guard let followed = try follower.next(timeout: 1) else {
+                    try sink.flush()
+                    batchStarted = nil
+                    continue
                 }
-                onNewInput?(input, followed.path)
+                let input: Int
+                if let known = inputs[followed.identity] { input = known } else {
+                    input = names.count
+                    inputs[followed.identity] = input
+                    names.append(followed.path)
+                    summary.files += 1
+                    if let starts = options.siteStartsForFile?(followed.identity, followed.endOffset) { siteStarts[input] = starts }
+                    // A W3C log resumed at its checkpoint: its columns are in the `#Fields:` above.
+                    let before = followed.endOffset - Int64(followed.line.rawCount)
+                    if directives && before > 0 {
+                        do { try readDirectives(try InputOpener.open(path: followed.path), bytes: before) } catch {
+                            options.onInputError?("\(followed.path): cannot read its #Fields: lines before the checkpoint (\(error))")
+                        }
+                    }
+                    onNewInput?(input, followed.path)
+                }
+                let line = Line(base: followed.line.base, count: followed.line.count, number: followed.lineNumber,
+                                endOffset: followed.endOffset, rawCount: followed.line.rawCount)
+                // Before the line: a batch it fills ships at once, and must carry this checkpoint.
+                sink.note(checkpoint: followed.checkpoint)
+                try process(line, input: input, name: followed.path, into: sink, summary: &summary, pageview: &pv)
+                summary.bytes += Int64(followed.line.rawCount)
+                let now = RateLimitPacer.monotonic()
+                if batchStarted == nil { batchStarted = now }
+                if let started = batchStarted, now - started >= flushAfter {
+                    try sink.flush()
+                    batchStarted = nil
+                }
             }
-            let line = Line(base: followed.line.base, count: followed.line.count, number: followed.lineNumber,
-                            endOffset: followed.endOffset, rawCount: followed.line.rawCount)
-            // Before the line: a batch it fills ships at once, and must carry this checkpoint.
-            sink.note(checkpoint: followed.checkpoint)
-            try process(line, input: input, name: followed.path, into: sink, summary: &summary, pageview: &pv)
-            summary.bytes += Int64(followed.line.rawCount)
-            let now = RateLimitPacer.monotonic()
-            if batchStarted == nil { batchStarted = now }
-            if let started = batchStarted, now - started >= flushAfter {
-                try sink.flush()
-                batchStarted = nil
-            }
+            try sink.flush()
+            try sink.finish()
         }
-        try sink.flush()
-        try sink.finish()
-        finishSummary(&summary)
         return summary
     }
 
-    func finishSummary(_ summary: inout ImportSummary) {
+    func finishSummary(_ summary: inout ImportSummary, started: UInt64? = nil) {
+        if let started { summary.elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
         summary.clipped = encoder.clipped
         guard let router else { return }
         for (site, n) in siteHits.enumerated() { summary.siteHits[router.map.sites[site]] = n }
@@ -304,6 +359,6 @@ public final class Importer {
     }
 
     static func text(_ line: Line) -> String {
-        String(decoding: UnsafeBufferPointer(start: line.base, count: min(line.count, 300)), as: UTF8.self)
+        PrintableText.from(UnsafeBufferPointer(start: line.base, count: min(line.count, 300)))
     }
 }

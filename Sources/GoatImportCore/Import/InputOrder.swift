@@ -1,6 +1,6 @@
 /// Orders a rotated set oldest first, whatever order the shell expanded the glob in:
 /// `access.log.10.gz access.log.2.gz access.log.1 access.log` and dated names
-/// (`access.log-20261101.gz`, logrotate's `dateext`). Unrelated files keep their relative order.
+/// (`access.log-20261101.gz`, logrotate's `dateext`; the kubelet's `0.log.20261101-120000.gz`). Unrelated files keep their relative order.
 public enum InputOrder {
     struct Key {
         let base: String
@@ -14,6 +14,13 @@ public enum InputOrder {
         // access.log.3
         if let dot = name.lastIndex(of: "."), let n = Int(name[name.index(after: dot)...]), n >= 0, n < 100_000 {
             return Key(base: String(name[..<dot]), generation: n, date: "")
+        }
+        // the kubelet's 0.log.20261101-120000
+        if let dot = name.lastIndex(of: ".") {
+            let suffix = name[name.index(after: dot)...]
+            if suffix.count == 15, suffix.filter({ $0 != "-" }).allSatisfy(\.isNumber), suffix.dropFirst(8).first == "-" {
+                return Key(base: String(name[..<dot]), generation: 0, date: String(suffix.filter { $0 != "-" }))
+            }
         }
         // access.log-20261101 or access.log-2026-11-01
         if let dash = name.lastIndex(of: "-") {

@@ -38,7 +38,7 @@ public struct SiteMap: Sendable, Equatable {
             parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         }
         guard parts.count == 2 || parts.count == 3 else {
-            throw ParseError(description: "\(origin): expected HOST=URL or HOST URL [KEYFILE] (e.g. www.example.com https://example.goatcounter.com /etc/goatimport/example.key), got \"\(spec)\"")
+            throw ParseError(description: "\(origin): expected HOST=URL or HOST URL [KEYFILE] (e.g. www.example.com https://example.goatcounter.com /etc/goatimport/example.key), got \"\(GoatCounterClient.redactingCredentials(spec))\"")
         }
         var keyFile = parts.count == 3 ? String(parts[2]) : nil
         if let file = keyFile, !file.hasPrefix("/"), let directory { keyFile = directory + "/" + file }
@@ -50,7 +50,7 @@ public struct SiteMap: Sendable, Equatable {
             throw ParseError(description: "\(origin): \"\(host)\" is not a host name or glob (no scheme, port or path)")
         }
         guard (try? GoatCounterClient.parseSite(url)) != nil else {
-            throw ParseError(description: "\(origin): \"\(url)\" is not a GoatCounter site URL such as https://stats.example.com")
+            throw ParseError(description: "\(origin): \"\(GoatCounterClient.redactingCredentials(url))\" is not a GoatCounter site URL such as https://stats.example.com (with no user or password)")
         }
         if Self.isGlob(host) && (try? PCRE2Regex(Rule.globToRegex(host))) == nil {
             throw ParseError(description: "\(origin): \"\(host)\" is not a valid glob")

@@ -21,7 +21,12 @@ public final class GoatCounterClient: @unchecked Sendable {
     public static func parseSite(_ text: String) throws -> URL {
         guard let url = URL(string: assumesHTTPS(text) ? "https://" + text : text), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
               let host = url.host, !host.isEmpty else {
-            throw ClientError.badSite("--site \(text): expected the GoatCounter site's URL, such as https://stats.example.com")
+            throw ClientError.badSite("--site \(redactingCredentials(text)): expected the GoatCounter site's URL, such as https://stats.example.com")
+        }
+        // The key travels in the Authorization header, so a user or password in the URL could
+        // never be sent; refusing it here keeps it out of every later message too.
+        guard url.user == nil, url.password == nil else {
+            throw ClientError.badSite("--site \(redactingCredentials(text)): remove the user and password from the URL; GoatCounter takes the API key ($GOATCOUNTER_API_KEY or --api-key-file)")
         }
         return url
     }
@@ -30,6 +35,16 @@ public final class GoatCounterClient: @unchecked Sendable {
     /// takes it; the caller says so.
     public static func assumesHTTPS(_ text: String) -> Bool {
         !text.contains("://") && !text.isEmpty
+    }
+
+    /// `text` with anything between the scheme and an `@` of the authority replaced by `***`:
+    /// a URL as it may be printed.
+    public static func redactingCredentials(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://") else { return text }
+        let rest = text[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return text }
+        return String(text[..<schemeEnd.upperBound]) + "***" + String(text[at...])
     }
 
     public enum ClientError: Error, CustomStringConvertible {

@@ -1,7 +1,10 @@
-import AsyncHTTPClient
 import Foundation
+// The fuzz build (scripts/fuzz.sh) compiles the library without async-http-client.
+#if canImport(AsyncHTTPClient)
+import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+#endif
 
 /// One HTTP exchange, without interpretation.
 public struct HTTPResponse: Sendable {
@@ -39,6 +42,7 @@ public protocol HTTPTransport: AnyObject, Sendable {
     func send(method: String, url: URL, headers: [String: String], body: Data?, timeout: Double?) throws -> HTTPResponse
 }
 
+#if canImport(AsyncHTTPClient)
 /// async-http-client: keep-alive, connect timeout, a deadline per request (the uploader lengthens
 /// it for a slow server), TLS verified against the system's roots, no redirects (a redirect from
 /// the API means a wrong URL, following it would turn a POST into a GET, and the key must not
@@ -110,3 +114,4 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {
         }
     }
 }
+#endif

@@ -38,7 +38,9 @@ public enum UploadPipeline {
         nonisolated(unsafe) var summary = ImportSummary()
         nonisolated(unsafe) var parseError: Error?
         let parser = Thread {
-            do { summary = try produce() } catch is BatchQueue.Cancelled {
+            do { summary = try produce() } catch let stopped as ImportStopped {
+                summary = stopped.summary
+            } catch is BatchQueue.Cancelled {
                 // The uploaders stopped first; their reasons are what matter.
             } catch {
                 parseError = error
