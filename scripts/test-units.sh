@@ -7,7 +7,7 @@
 #
 #   scripts/test-units.sh PATH-TO-GOATIMPORT
 #   GI_UNITS_ROOT=DIR: reuse a container tree built before (CI builds a fresh one).
-set -Eeuo pipefail
+set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$(realpath "${1:?usage: test-units.sh PATH-TO-GOATIMPORT}")
 pid1=""
@@ -39,8 +39,7 @@ cleanup() {
   [ "$fresh" = yes ] && rm -rf "$root"
   true
 }
-trap cleanup EXIT
-trap 'echo "test-units: FAIL: line $LINENO: $BASH_COMMAND" >&2; journal' ERR
+trap 'status=$?; [ "$status" -eq 0 ] || journal; cleanup' EXIT
 
 # The test server on loopback; it prints its port.
 fifo=$(mktemp -u /tmp/gi-units-server.XXXXXX)
