@@ -36,7 +36,7 @@ build:
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
 # The completions and the page's version come from the binary itself, so they cannot disagree
-# with it. Units get ExecStart= pointing at BINDIR (without DESTDIR: that is where it will run).
+# with it. The page's FILES name PREFIX/…: each becomes the directory install really used. Units get ExecStart= pointing at BINDIR (without DESTDIR: that is where it will run).
 install: $(if $(BINARY),,build)
 	@set -e; bin="$(BIN)"; \
 	test -x "$$bin" || { echo "make: $$bin: no such binary" >&2; exit 1; }; \
@@ -45,7 +45,12 @@ install: $(if $(BINARY),,build)
 	    "$(DESTDIR)$(DOCDIR)/examples" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" \
 	    "$(DESTDIR)$(FISHCOMPDIR)"; \
 	$(INSTALL) -m 0755 $(INSTALL_STRIP_FLAG) "$$bin" "$(DESTDIR)$(BINDIR)/goatimport"; \
-	sed "s|^\.Os .*|.Os goatimport $$version|" docs/goatimport.1 >"$(DESTDIR)$(MANDIR)/goatimport.1"; \
+	sed -e "s|^\.Os .*|.Os goatimport $$version|" \
+	    -e "s|PREFIX/lib/systemd/system|$(SYSTEMDUNITDIR)|g" -e "s|PREFIX/share/doc/goatimport|$(DOCDIR)|g" \
+	    -e "s|PREFIX/share/bash-completion/completions|$(BASHCOMPDIR)|g" \
+	    -e "s|PREFIX/share/zsh/site-functions|$(ZSHCOMPDIR)|g" \
+	    -e "s|PREFIX/share/fish/vendor_completions.d|$(FISHCOMPDIR)|g" -e "s|PREFIX/bin|$(BINDIR)|g" \
+	    docs/goatimport.1 >"$(DESTDIR)$(MANDIR)/goatimport.1"; \
 	chmod 0644 "$(DESTDIR)$(MANDIR)/goatimport.1"; \
 	for unit in $(UNITS); do \
 	    sed "s|/usr/local/bin/goatimport|$(BINDIR)/goatimport|g" "examples/systemd/$$unit" \

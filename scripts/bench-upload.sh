@@ -54,7 +54,7 @@ echo "$lines pageview lines, $(nproc) cores"
 read -r s kb < <(timed "$bin" --dry-run --sessions off "$log")
 awk -v s="$s" -v n="$lines" -v kb="$kb" 'BEGIN{printf "%-44s %6.2f s %10.0f hits/s %6.1f MB RSS\n", "dry run to /dev/null", s, n/s, kb/1024}'
 read -r s kb < <(timed "$bin" --no-state --sessions off --site "http://127.0.0.1:$port" "$log")
-sent=$(grep -o '[0-9]* hits sent in [0-9]* requests' "$tmp/stderr" || true)
+sent=$(grep -o '[0-9,]* hits\? sent in [0-9,]* requests\?' "$tmp/stderr" || true)
 awk -v s="$s" -v n="$lines" -v kb="$kb" -v sent="$sent" 'BEGIN{printf "%-44s %6.2f s %10.0f hits/s %6.1f MB RSS  (%s)\n", "upload to nginx (202, no limit)", s, n/s, kb/1024, sent}'
 
 fi

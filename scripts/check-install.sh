@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 binary=""
 if [ "${1:-}" = "--binary" ]; then binary=${2:?--binary needs a path}; fi
-prefix=/usr/local
+prefix=${PREFIX_UNDER_TEST:-/usr/local}
 stage=$(mktemp -d /tmp/gi-stage.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 fail() { echo "check-install: $*" >&2; exit 1; }
@@ -36,6 +36,13 @@ extra=$(cd "$root" && find . -type f | sed 's|^\./||' | sort | comm -23 - <(prin
 version=$("$root/bin/goatimport" --version)
 grep -qx ".Os goatimport $version" "$root/share/man/man1/goatimport.1" \
   || fail "the installed man page does not say version $version"
+# FILES names where this install put things, not the page's PREFIX placeholder.
+page="$root/share/man/man1/goatimport.1"
+! grep -q "PREFIX/" "$page" || fail "the installed man page still says PREFIX/: $(grep -m1 'PREFIX/' "$page")"
+for f in lib/systemd/system/goatimport-follow.service share/doc/goatimport/examples/logrotate-nginx \
+         share/bash-completion/completions/goatimport share/fish/vendor_completions.d/goatimport.fish; do
+  grep -q "^\.It Pa $prefix/$f" "$page" || fail "the installed man page's FILES does not name $prefix/$f"
+done
 # Rendering warnings (a bad macro, an unknown escape) go to stderr.
 if command -v man >/dev/null; then
   warnings=$(MANWIDTH=80 man --warnings=w -l "$root/share/man/man1/goatimport.1" 2>&1 >/dev/null)

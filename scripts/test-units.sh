@@ -10,7 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$(realpath "${1:?usage: test-units.sh PATH-TO-GOATIMPORT}")
-fail() { echo "test-units: FAIL: $*" >&2; exit 1; }
+pid1=""
+# What the units said, for a failure's diagnosis.
+journal() { [ -n "$pid1" ] && nsenter -t "$pid1" -a journalctl --no-pager -n 40 -u 'goatimport*' >&2 || true; }
+fail() { echo "test-units: FAIL: $*" >&2; journal; exit 1; }
 log() { echo "test-units: $*" >&2; }
 
 need=()
@@ -36,7 +39,7 @@ cleanup() {
   [ "$fresh" = yes ] && rm -rf "$root"
   true
 }
-trap cleanup EXIT
+trap 'status=$?; [ "$status" -eq 0 ] || journal; cleanup' EXIT
 
 # The test server on loopback; it prints its port.
 fifo=$(mktemp -u /tmp/gi-units-server.XXXXXX)
@@ -66,7 +69,6 @@ CONF
 log "booting systemd"
 systemd-nspawn -q -D "$root" --boot --register=no --keep-unit ${swiftlib:+--bind-ro="$swiftlib"} >/dev/null 2>&1 &
 nspawn_pid=$!
-pid1=""
 for _ in $(seq 300); do
   for p in $(pgrep -P "$nspawn_pid" 2>/dev/null); do [ "$(cat /proc/$p/comm 2>/dev/null)" = systemd ] && pid1=$p; done
   [ -n "$pid1" ] && break
@@ -108,7 +110,7 @@ inside systemctl daemon-reload
 
 log "oneshot"
 append 20
-inside systemctl start goatimport.service
+inside systemctl start goatimport.service || fail "the oneshot failed"
 expect_all oneshot
 [ "$(result goatimport.service)" = success ] || fail "oneshot: $(result goatimport.service)"
 
@@ -136,7 +138,7 @@ append 10
 expect_all "after rotation"
 
 log "a timer run while following"
-inside systemctl start goatimport.service
+inside systemctl start goatimport.service || fail "the oneshot failed"
 [ "$(result goatimport.service)" = success ] || fail "overlap: the timer's run is $(result goatimport.service)"
 append 10
 expect_all overlap

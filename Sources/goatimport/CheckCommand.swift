@@ -43,6 +43,8 @@ struct Check: ParsableCommand {
         let diagnosis = FormatDiagnosis(format: format)
         var total = 0, matched = 0, shown = 0, directives = 0
         var pv = Pageview()
+        // The first lines, kept to compare what the format reads of them with the built-in formats.
+        var sample: [[UInt8]] = []
         for path in inputs {
             let reader: LineReader
             do {
@@ -61,6 +63,7 @@ struct Check: ParsableCommand {
                         problem = p.rawValue
                     }
                     total += 1
+                    if sample.count < 200 { sample.append(Array(UnsafeBufferPointer(start: line.base, count: line.count))) }
                     guard let problem else { matched += 1; continue }
                     if shown < show {
                         shown += 1
@@ -76,6 +79,7 @@ struct Check: ParsableCommand {
         let rate = total > 0 ? Double(matched) * 100 / Double(total) : 0
         print(String(format: "format %@: %d of %d lines match (%.1f%%)", format.name, matched, total, rate)
               + (directives > 0 ? "; \(directives) directive lines (#…) skipped" : ""))
+        if matched > 0, let unread = UnreadFields.find(format, in: sample) { print("note: " + unread.explanation) }
         if !PCRE2Regex.jitAvailable {
             print("PCRE2 JIT unavailable (writable and executable memory is refused, e.g. MemoryDenyWriteExecute=yes): patterns match on the interpreter")
         }

@@ -5,7 +5,8 @@ struct FilterOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Turn off a default filter (repeatable): \(SkipReason.defaultFilters.map(\.name).joined(separator: ", ")). Default filters skip: "
             + SkipReason.defaultFilters.map { "\($0.name): \($0.explanation)" }.joined(separator: "; ") + ".",
-        valueName: "filter"))
+        valueName: "filter"),
+        completion: .list(SkipReason.defaultFilters.map(\.name)))
     var keep: [String] = []
 
     @Option(name: .long, help: ArgumentHelp(

@@ -36,9 +36,9 @@ final class FollowStatus: @unchecked Sendable {
     func content() -> StatusLine.Content {
         let now = RateLimitPacer.monotonic()
         lock.lock(); defer { lock.unlock() }
-        let hits = ImportSummary.group(sent.reduce(0, +))
-        var parts = ["following \(logs) log\(logs == 1 ? "" : "s")", "\(hits) hits sent"]
-        var short = ["\(logs) log\(logs == 1 ? "" : "s")", "\(hits) sent"]
+        let total = sent.reduce(0, +)
+        var parts = ["following \(counted(logs, "log"))", "\(counted(total, "hit")) sent"]
+        var short = [counted(logs, "log"), "\(grouped(total)) sent"]
         if let lastHit {
             var t = tm()
             var seconds = lastHit

@@ -73,7 +73,8 @@ struct Import: ParsableCommand {
     @Flag(name: .long, help: "Keep following the logs across rotations until SIGTERM: live paths (e.g. /var/log/nginx/access.log; rotated files beside them are read first) or quoted globs ('/var/log/nginx/*.access.log': files that start to match are followed too).")
     var follow = false
 
-    @Option(name: .long, help: ArgumentHelp("With --follow and no checkpoint yet: start at the beginning of the log or at its end.", valueName: "beginning|end"))
+    @Option(name: .long, help: ArgumentHelp("With --follow and no checkpoint yet: start at the beginning of the log or at its end.", valueName: "beginning|end"),
+            completion: .list(FileFollower.StartPosition.allCases.map(\.rawValue)))
     var from: String = "beginning"
 
     @Flag(name: .shortAndLong, help: "Show each malformed line with file:line on stderr.")
@@ -93,7 +94,7 @@ struct Import: ParsableCommand {
         try NumberRange.batchSize.check(batchSize)
         try NumberRange.retryFor.check(retryFor)
         try NumberRange.retryDelay.check(retryDelay)
-        if from != "beginning" && from != "end" { throw ValidationError("--from must be beginning or end") }
+        if FileFollower.StartPosition(rawValue: from) == nil { throw ValidationError("--from must be beginning or end") }
         if follow {
             if dryRun { throw ValidationError("--follow sends hits; it cannot be combined with --dry-run") }
             if noState { throw ValidationError("--follow needs its state file; drop --no-state") }
@@ -235,7 +236,7 @@ struct Import: ParsableCommand {
         do {
             store = try CheckpointStore(path: state ?? CheckpointStore.defaultPath())
             try store.lock()
-            let start: FileFollower.StartPosition = from == "end" ? .end : .beginning
+            let start = FileFollower.StartPosition(rawValue: from) ?? .beginning
             let maxLineLength = options.maxLineLength
             // Each live path with its own rotated files; a file that starts to match a glob
             // later is new, and read from its first line.
@@ -285,7 +286,7 @@ struct Import: ParsableCommand {
                 case .waiting(let seconds, _, let reason) where seconds >= 5 && logProgress:
                     printError(String(format: "goatimport: %@: waiting %.0f s (%@)", clients[lane].site.absoluteString, seconds, reason))
                 case .acknowledged(_, let summary) where logProgress && lastLog.olderThan(60):
-                    printError("goatimport: \(summary.sent) hits sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")
+                    printError("goatimport: \(counted(summary.sent, "hit")) sent\(clients.count > 1 ? " to " + clients[lane].site.absoluteString : "")")
                 default: break
                 }
             },
@@ -397,15 +398,15 @@ struct Import: ParsableCommand {
     private func report(_ summary: ImportSummary, _ upload: UploadSummary?, perSite: [(site: String, summary: UploadSummary)] = []) {
         var lines = summary.render().split(separator: "\n").map(String.init)
         if let upload {
-            lines.append("\(upload.sent) hits sent in \(upload.requests) requests (\(upload.rateLimited) rate-limited, \(upload.retries) retried)")
+            lines.append("\(counted(upload.sent, "hit")) sent in \(counted(upload.requests, "request")) (\(grouped(upload.rateLimited)) rate-limited, \(grouped(upload.retries)) retried)")
             for (site, s) in perSite {
-                lines.append("  \(site): \(s.sent) sent in \(s.requests) requests (\(s.rateLimited) rate-limited, \(s.retries) retried)")
+                lines.append("  \(site): \(grouped(s.sent)) sent in \(counted(s.requests, "request")) (\(grouped(s.rateLimited)) rate-limited, \(grouped(s.retries)) retried)")
             }
             if upload.rejected > 0 {
-                lines.append("\(upload.rejected) hits rejected by the server:")
+                lines.append("\(counted(upload.rejected, "hit")) rejected by the server:")
                 for (reason, n) in upload.rejectedReasons.sorted(by: { $0.value > $1.value }) { lines.append("  \(n)  \(reason)") }
             }
-            if upload.filteredByServer > 0 { lines.append("\(upload.filteredByServer) hits filtered by the server (ignored IPs)") }
+            if upload.filteredByServer > 0 { lines.append("\(counted(upload.filteredByServer, "hit")) filtered by the server (ignored IPs)") }
             if upload.waitedForRateLimit >= 1 { lines.append(String(format: "%.0f s spent waiting for the rate limit", upload.waitedForRateLimit)) }
         }
         printError(lines.map { "goatimport: " + $0 }.joined(separator: "\n"))

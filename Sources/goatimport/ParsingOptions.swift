@@ -6,7 +6,8 @@ import GoatImportCore
 struct ParsingOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Log format: auto (the built-in format that reads the first lines best), a built-in name (see `goatimport formats`), nginx:'<log_format>', apache:'<LogFormat>', regex:'<PCRE2 with named groups>' or @file.",
-        valueName: "format"))
+        valueName: "format"),
+        completion: .list([BuiltinFormats.autoName] + BuiltinFormats.all.map(\.name)))
     var format: String = BuiltinFormats.autoName
 
     @Option(name: .long, help: ArgumentHelp("Time zone of timestamps that carry no offset: UTC, +HH:MM or a zone name such as Europe/Amsterdam.", valueName: "zone"))

@@ -86,8 +86,8 @@ final class ProgressReporter: @unchecked Sendable {
         for s in laneSummaries { sent += s.sent }
         let done = laneDone.min() ?? 0
         let fraction = totalBytes > 0 ? min(1, Double(done) / Double(totalBytes)) : 0
-        let percent = String(format: "%.0f%%", fraction * 100), hits = ImportSummary.group(sent)
-        var parts = [percent, "\(hits) hits sent"], short = [percent, "\(hits) sent"]
+        let percent = String(format: "%.0f%%", fraction * 100), hits = grouped(sent)
+        var parts = [percent, "\(hits) \(noun(sent, "hit")) sent"], short = [percent, "\(hits) sent"]
         if let left = secondsLeft(sent: sent, fraction: fraction, now: now).map(Self.duration) {
             parts.append(left + " left")
             short.append(left + " left")

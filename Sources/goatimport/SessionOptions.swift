@@ -4,14 +4,18 @@ import GoatImportCore
 
 /// `--sessions`: visits derived from the log's own timestamps.
 struct SessionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("on: group hits into visits by IP and user agent in log time (a new visit after --session-gap of quiet); off: leave it to the server, which uses its own clock.", valueName: "on|off"))
+    /// What --sessions accepts: validation and the shell completions read this one list.
+    static let values = ["on", "off"]
+
+    @Option(name: .long, help: ArgumentHelp("on: group hits into visits by IP and user agent in log time (a new visit after --session-gap of quiet); off: leave it to the server, which uses its own clock.", valueName: "on|off"),
+            completion: .list(SessionOptions.values))
     var sessions: String = "on"
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Hours of quiet (in log time) that end a visit (0.01 to 8784).", valueName: "hours"))
     var sessionGap: Double = 8
 
     func validate() throws {
-        if sessions != "on" && sessions != "off" { throw ValidationError("--sessions must be on or off") }
+        if !Self.values.contains(sessions) { throw ValidationError("--sessions must be on or off") }
         try NumberRange.sessionGap.check(sessionGap)
     }
 

@@ -104,7 +104,7 @@ struct Verify: ParsableCommand {
         // 3. The logs, through the same pipeline as an import.
         let sink = ExpectedHitsSink(ignoredIPs: ignoredIPs)
         let summary = try Importer(options: options).run(inputs: inputs, into: sink)
-        printError("goatimport: logs: \(summary.lines) lines, \(summary.hits) hits, \(summary.totalSkipped) lines skipped")
+        printError("goatimport: logs: \(counted(summary.lines, "line")), \(counted(summary.hits, "hit")), \(counted(summary.totalSkipped, "line")) skipped")
 
         // 4. The export's rows.
         let gzipped = try call { try api.waitForExport(id: id, timeout: exportTimeout) }
@@ -151,9 +151,9 @@ struct Verify: ParsableCommand {
         print("")
         let cells = result.rows.count
         let days = Set(result.rows.map(\.key.day)).count
-        print("\(cells) path/day pairs on \(days) days: \(cells - differences.count) match; \(result.expectedTotal) hits expected, \(result.recordedTotal) recorded; \(result.missing) missing, \(result.extra) extra")
+        print("\(counted(cells, "path/day pair")) on \(counted(days, "day")): \(grouped(cells - differences.count)) match; \(counted(result.expectedTotal, "hit")) expected, \(grouped(result.recordedTotal)) recorded; \(grouped(result.missing)) missing, \(grouped(result.extra)) extra")
         for (exclusion, n) in sink.excluded.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            print("not expected on the server: \(n) hits (\(exclusion.rawValue))")
+            print("not expected on the server: \(counted(n, "hit")) (\(exclusion.rawValue))")
         }
         for (reason, n) in result.notCompared.sorted(by: { $0.key < $1.key }) {
             print("export rows not compared: \(n) (\(reason))")

@@ -32,7 +32,7 @@ import Glibc
 /// - Sleeps on inotify (or polls every `pollInterval` without it); `stop()` wakes it from
 ///   another thread. Not otherwise thread-safe: call `next` from one thread.
 public final class FileFollower {
-    public enum StartPosition: Sendable, Equatable {
+    public enum StartPosition: String, Sendable, Equatable, CaseIterable {
         case beginning, end
     }
 

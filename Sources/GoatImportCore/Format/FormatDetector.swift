@@ -9,6 +9,8 @@ public enum FormatDetector {
         public let matched: Int
         public let fields: Int
         public let bytes: Int
+        /// The fields it read on at least one of the lines it read.
+        public var read: Set<LogField> = []
     }
 
     public struct Result: Sendable {
@@ -57,7 +59,7 @@ public enum FormatDetector {
         return Result(scores: scores.map(\.score), sampled: sampled)
     }
 
-    private static func score(_ format: LogFormat, _ parser: LineParser, _ lines: [[UInt8]]) -> Score {
+    static func score(_ format: LogFormat, _ parser: LineParser, _ lines: [[UInt8]]) -> Score {
         let fields = ParsedFields()
         let builder = PageviewBuilder()
         var pv = Pageview()
@@ -73,6 +75,6 @@ public enum FormatDetector {
                 for field in LogField.allCases where fields.has(field) { seen.insert(field) }
             }
         }
-        return Score(format: format, matched: matched, fields: seen.count, bytes: bytes)
+        return Score(format: format, matched: matched, fields: seen.count, bytes: bytes, read: seen)
     }
 }

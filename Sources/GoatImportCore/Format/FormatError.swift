@@ -14,9 +14,9 @@ public enum FormatError: Error, CustomStringConvertible, Equatable {
         case .unknownFormat(let name, let known):
             return "unknown format \"\(name)\"; built-in formats: \(known.joined(separator: ", ")); or auto, nginx:'<log_format>', apache:'<LogFormat>', regex:'<pattern>' or @file"
         case .unknownGroups(let names, let known):
-            return "unknown group name\(names.count == 1 ? "" : "s") in pattern: \(names.joined(separator: ", ")); known: \(known.joined(separator: ", "))"
+            return "unknown \(noun(names.count, "group name")) in pattern: \(names.joined(separator: ", ")); known: \(known.joined(separator: ", "))"
         case .unknownVariables(let kind, let names):
-            return "unknown \(kind) variable\(names.count == 1 ? "" : "s") in format: \(names.joined(separator: ", "))"
+            return "unknown \(kind) \(noun(names.count, "variable")) in format: \(names.joined(separator: ", "))"
         case .unsupported(let what):
             return what
         case .noPath:
@@ -24,7 +24,7 @@ public enum FormatError: Error, CustomStringConvertible, Equatable {
         case .badFormatFile(let file, let line, let message):
             return "\(file):\(line): \(message)"
         case .noFormatMatches(let lines, let input):
-            return "format auto: no built-in format reads any of the first \(lines) lines of \(input). "
+            return "format auto: no built-in format reads any of the first \(counted(lines, "line")) of \(input). "
                 + "See why a format fails with `goatimport check --format NAME \(input)`, or give your server's own format: "
                 + "--format nginx:'<log_format>', apache:'<LogFormat>', regex:'<pattern>' or @file (see `goatimport formats`)"
         }

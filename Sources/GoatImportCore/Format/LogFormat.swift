@@ -129,10 +129,7 @@ extension LogFormat {
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw FormatError.unsupported("\(path): cannot read format file (\(error.localizedDescription))")
             }
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.hasPrefix("nginx:") || trimmed.hasPrefix("apache:") || trimmed.hasPrefix("regex:") {
-                return try resolve(trimmed)
-            }
+            if let pasted = try PastedFormat.resolve(text, path: path) { return pasted }
             let format = try FormatFile.parse(text, name: path)
             try format.validate()
             return format

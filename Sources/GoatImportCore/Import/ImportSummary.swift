@@ -36,39 +36,28 @@ public struct ImportSummary: Sendable {
     public func render() -> String {
         var out: [String] = []
         let rate = elapsed > 0 ? Double(lines) / elapsed : 0
-        out.append(String(format: "%@ lines read from %d input%@ (%@) in %.2f s, %@ lines/s",
-                          Self.group(lines), files, files == 1 ? "" : "s", Self.byteSize(bytes), elapsed, Self.group(Int(rate))))
-        out.append("\(Self.group(hits)) hits")
+        out.append(String(format: "%@ read from %@ (%@) in %.2f s, %@ lines/s",
+                          counted(lines, "line"), counted(files, "input"), Self.byteSize(bytes), elapsed, grouped(Int(rate))))
+        out.append(counted(hits, "hit"))
         if totalSkipped > 0 {
-            out.append("\(Self.group(totalSkipped)) lines skipped:")
+            out.append("\(counted(totalSkipped, "line")) skipped:")
             for reason in SkipReason.allCases where self[reason] > 0 {
-                out.append("  \(reason.name.padding(toLength: 13, withPad: " ", startingAt: 0)) \(Self.group(self[reason]).leftPadded(10))  \(reason.explanation)")
+                out.append("  \(reason.name.padding(toLength: 13, withPad: " ", startingAt: 0)) \(grouped(self[reason]).leftPadded(10))  \(reason.explanation)")
             }
         }
         for (site, n) in siteHits.sorted(by: { $0.key < $1.key }) {
-            out.append("  \(Self.group(n).leftPadded(10)) hits for \(site)")
+            out.append("  \(grouped(n).leftPadded(10)) \(noun(n, "hit")) for \(site)")
         }
         if !unmappedHosts.isEmpty {
             let top = unmappedHosts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            out.append("lines of hosts with no site: " + top.prefix(10).map { "\($0.key.isEmpty ? "(no host)" : $0.key) \(Self.group($0.value))" }.joined(separator: ", ")
-                       + (top.count > 10 ? ", and \(top.count - 10) more hosts" : ""))
+            out.append("lines of hosts with no site: " + top.prefix(10).map { "\($0.key.isEmpty ? "(no host)" : $0.key) \(grouped($0.value))" }.joined(separator: ", ")
+                       + (top.count > 10 ? ", and \(counted(top.count - 10, "more host"))" : ""))
         }
         if clipped.total > 0 {
-            out.append("\(Self.group(clipped.total)) values clipped to the server's limits (path \(clipped.path), ref \(clipped.ref), user agent \(clipped.userAgent))")
+            out.append("\(counted(clipped.total, "value")) clipped to the server's limits (path \(clipped.path), ref \(clipped.ref), user agent \(clipped.userAgent))")
         }
         for error in inputErrors { out.append("error: \(error)") }
         return out.joined(separator: "\n")
-    }
-
-    /// 1234567 → "1,234,567": counts in reports.
-    public static func group(_ n: Int) -> String {
-        let digits = String(n)
-        var out = ""
-        for (i, c) in digits.reversed().enumerated() {
-            if i > 0 && i % 3 == 0 && c != "-" { out.append(",") }
-            out.append(c)
-        }
-        return String(out.reversed())
     }
 
     static func byteSize(_ n: Int64) -> String {

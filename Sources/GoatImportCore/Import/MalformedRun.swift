@@ -40,7 +40,7 @@ public struct FormatStoppedMatching: Error, CustomStringConvertible {
     public let format: String
 
     public var description: String {
-        "\(file):\(line): \(count) lines in a row do not match the format \(format): stopped before the checkpoint passes them; "
+        "\(file):\(line): \(counted(count, "line")) in a row do not match the format \(format): stopped before the checkpoint passes them; "
             + "see what matches with `goatimport check \(file)` and rerun with the right --format (the rerun sends them)"
     }
 }
