@@ -307,6 +307,22 @@ public final class GoatCounterAPI {
         try json(Site.self, "PATCH", "/api/v0/sites/\(id)", body: try encode(update), idempotent: true)
     }
 
+    // MARK: statistics
+
+    /// `GET /api/v0/stats/hits` (the key's "read statistics" permission): pageviews per path
+    /// and day from `start` to `end` (`yyyy-mm-dd`), every page, through the one request loop.
+    public func hitStats(start: String, end: String) throws -> [PathStats] {
+        var all: [PathStats] = []
+        while true {
+            var query = "start=\(start)&end=\(end)&daily=true&limit=100"
+            if !all.isEmpty { query += "&exclude_paths=" + all.map { String($0.pathID) }.joined(separator: ",") }
+            let page = try json(HitStatsPage.self, "GET", "/api/v0/stats/hits?" + query, idempotent: true)
+            all += page.hits
+            // A page that adds nothing would ask the same question again.
+            if !page.more || page.hits.isEmpty { return all }
+        }
+    }
+
     // MARK: export
 
     /// `POST /api/v0/export` (export): starts an export of the hits with an id above

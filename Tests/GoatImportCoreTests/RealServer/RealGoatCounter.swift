@@ -7,7 +7,7 @@ import XCTest
 /// last reference goes. Site 1 answers at `http://127.0.0.1:PORT`; extra sites answer at
 /// `http://127.1:PORT`, `http://127.0.1:PORT` (other spellings of 127.0.0.1: the server picks the
 /// site by the Host header without the port; goatimport's client sends the host as written, curl
-/// does not). Each site has its own user and key (count, export, site_read): on both generations
+/// does not). Each site has its own user and key (count, export, site_read, stats): on both generations
 /// a key works on its own site only. Sites are not linked (`-link`): a key moved to a linked
 /// site works on 2.4.1 but is unknown to 2.7.0.
 final class RealGoatCounter {
@@ -145,6 +145,9 @@ final class RealGoatCounter {
             let key = try sql(database, "select token from api_tokens where site_id = \(site)")
             keys.append(key.first?.first ?? "")
         }
+        // "read statistics" (bit 64, which `-perm` cannot name on either generation): without it
+        // 2.7.0 answers /api/v0/stats/* with a 403 HTML page "requires 'stats' permissions".
+        _ = try sql(database, "update api_tokens set permissions = permissions | 64")
         if collectIndividualPageviews {
             _ = try sql(database, "update sites set settings = json_set(settings, '$.collect', json_extract(settings, '$.collect') | 256)")
         }
