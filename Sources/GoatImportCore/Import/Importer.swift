@@ -114,12 +114,8 @@ public final class Importer {
                             defer { summary[.tooLong] += decoder.tooLongRecords; summary.lines += decoder.tooLongRecords }
                             try consume(decoder, input: index, name: path, into: sink, summary: &summary)
                         }
-                    } catch let error as GzipError {
-                        summary.inputErrors.append(error.description)
-                        options.onInputError?(error.description)
-                    } catch let error as ExportHeaderError {
-                        summary.inputErrors.append(error.description)
-                        options.onInputError?(error.description)
+                    } catch where error is GzipError || error is ExportHeaderError {
+                        inputFailed(error, &summary)   // the lines before it stand
                     }
                     // Malformed lines at the end of a file, fewer than the limit: scattered, skipped.
                     if let held = malformedRun.reset() { try sink.didSkipLine(at: held, reason: .malformed) }
@@ -127,17 +123,20 @@ public final class Importer {
                     summary[.tooLong] += reader.tooLongLines
                     summary.lines += reader.tooLongLines
                     try sink.didFinishInput(index)
-                } catch let error as SystemError {
-                    summary.inputErrors.append(error.description)
-                    options.onInputError?(error.description)
-                } catch let error as SkipError {
-                    summary.inputErrors.append(error.description)
-                    options.onInputError?(error.description)
+                } catch where error is SystemError || error is SkipError {
+                    inputFailed(error, &summary)
                 }
             }
             try sink.finish()
         }
         return summary
+    }
+
+    /// An input that cannot be read (further): counted and reported, and the import goes on.
+    private func inputFailed(_ error: Error, _ summary: inout ImportSummary) {
+        let text = "\(error)"
+        summary.inputErrors.append(text)
+        options.onInputError?(text)
     }
 
     /// Runs `body`, then completes the summary. A stop (Ctrl-C, SIGTERM, an uploader that gave
