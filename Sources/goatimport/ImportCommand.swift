@@ -238,12 +238,14 @@ struct Import: ParsableCommand {
             try store.lock()
             let start = FileFollower.StartPosition(rawValue: from) ?? .beginning
             let maxLineLength = options.maxLineLength
+            let container = options.container
             // Each live path with its own rotated files; a file that starts to match a glob
             // later is new, and read from its first line.
             follower = try FollowerGroup(paths: files) { live, isNew in
                 var followerOptions = FileFollower.Options()
                 followerOptions.from = isNew ? .beginning : start
                 followerOptions.maxLineLength = maxLineLength
+                followerOptions.container = container
                 let backlog = try CatchUp.plan(livePath: live, store: store, from: followerOptions.from)
                 if isNew { printError("goatimport: following \(live) (new)") }
                 status.startedFollowing()
@@ -251,9 +253,6 @@ struct Import: ParsableCommand {
             }
         } catch let error as CheckpointError {
             throw LockHeld.isLocked(error) ? LockHeld.stepAside(error) : CleanExit.message("\(error)")
-        }
-        if options.container != .none {
-            throw CleanExit.message("--follow does not read \(options.container.rawValue) logs yet: run goatimport from a timer instead (each run sends only what is new)")
         }
         var options = options
         let stateDir = (store.path as NSString).deletingLastPathComponent

@@ -50,14 +50,21 @@ public final class FileFollower {
         public var readSize = 256 * 1024
         /// Look for the copy of a copytruncated file among its siblings.
         public var readCopytruncateCopies = true
+        /// Lines in a container runtime's wrapper: handed out as the program's lines, parts
+        /// joined (also across a rotation), through the one-shot path's `ContainerLineDecoder`.
+        public var container = ContainerLog.none
         /// Monotonic seconds; tests inject a manual clock to drive the grace period.
         public var clock: () -> Double = FileFollower.monotonicSeconds
         public init() {}
     }
 
-    /// One complete line. `line` is a view into the reader's buffer, valid until the next call.
+    /// One complete line. `line` is a view into the reader's buffer, valid until the next call;
+    /// its number and end offset are the file's (a container record's: of its last part).
     public struct FollowedLine {
         public let line: Line
+        /// A container record's stream, and why a file's line is not in the wrapper.
+        public var stream = ContainerRecord.Stream.stdout
+        public var problem: String?
         public let identity: FileFingerprint
         /// The path the file was opened under (it may have been renamed since).
         public let path: String
@@ -165,11 +172,14 @@ public final class FileFollower {
 
     private func readLine() throws -> FollowedLine? {
         guard let r = readings.first else { return nil }
-        let tooLongBefore = r.reader.tooLongLines
-        let got = try r.reader.next()
-        if r.reader.tooLongLines != tooLongBefore {
-            tooLongLines += r.reader.tooLongLines - tooLongBefore
-            r.ringValid = false
+        let tooLongBefore = r.reader.tooLongLines + (r.decoder?.tooLongRecords ?? 0)
+        // (A container file's own lines reach the tail ring through the decoder.)
+        let record = try r.decoder?.next()
+        let got = r.decoder == nil ? try r.reader.next() : record?.line
+        let tooLongAfter = r.reader.tooLongLines + (r.decoder?.tooLongRecords ?? 0)
+        if tooLongAfter != tooLongBefore {
+            tooLongLines += tooLongAfter - tooLongBefore
+            if r.decoder == nil { r.ringValid = false }
         }
         guard let line = got else { return nil }
         if r.isLive, let id = r.identity, r.raw.position != r.verifiedPosition {
@@ -189,12 +199,19 @@ public final class FileFollower {
                 return try readLine()
             }
         }
-        let tail = r.absorb(line)
-        r.emittedOffset = line.endOffset
-        r.emittedLine = r.baseLine + line.number
-        let checkpoint = Checkpoint(fingerprint: r.identity!, offset: line.endOffset, tail: tail,
-                                    line: r.baseLine + line.number, path: r.file.path)
-        return FollowedLine(line: line, identity: r.identity!, path: r.file.path, checkpoint: checkpoint)
+        if r.decoder == nil { r.absorb(line) }
+        // A container record closed inside another still open checkpoints before that one.
+        let offset = record?.checkpointOffset ?? line.endOffset
+        let number = r.baseLine + (record?.checkpointLine ?? line.number)
+        r.emittedOffset = offset
+        r.emittedLine = number
+        let checkpoint = Checkpoint(fingerprint: r.identity!, offset: offset, tail: r.tailHash(at: offset),
+                                    line: number, path: r.file.path)
+        r.emittedTail = checkpoint.tail
+        let whole = Line(base: line.base, count: line.count, number: r.baseLine + line.number,
+                         endOffset: line.endOffset, rawCount: line.rawCount)
+        return FollowedLine(line: whole, stream: record?.stream ?? .stdout, problem: record?.problem,
+                            identity: r.identity!, path: r.file.path, checkpoint: checkpoint)
     }
 
     /// At the end of the current file: look at `path` (rotation, truncation), and move on from
@@ -215,6 +232,12 @@ public final class FileFollower {
             }
             events.append("done \(r.file.path)")
             readings.removeFirst()
+            // A record split across the rotation ends in the next file when that is read from
+            // its start; one resumed past its start had the record acknowledged already.
+            if let decoder = r.decoder, decoder.hasOpenRecord, let next = readings.first?.decoder,
+               next.reader.offset == 0, next.reader.lineNumber == 0 {
+                decoder.carryOpenRecords(into: next)
+            }
             watchCurrent()
             return true
         }
@@ -327,7 +350,7 @@ public final class FileFollower {
         guard let index = readings.firstIndex(where: { $0 === r }) else { return }
         let emitted = r.emittedOffset
         let oldIdentity = r.identity
-        let oldTail = r.ringValid ? TailCheck.hash(r.ring) : nil
+        let oldTail = r.decoder != nil ? r.emittedTail : r.ringValid ? TailCheck.hash(r.ring) : nil
         let fresh = Reading(file: r.file, identity: nil, start: 0, baseLine: 0, live: true, follower: self)
         fresh.identity = try r.file.fingerprint()
         // (Rewritten after it was renamed away: still drained until quiet.)
@@ -392,6 +415,10 @@ public final class FileFollower {
         var emittedLine: Int
         /// Read position at which the identity was last checked.
         var verifiedPosition: Int64
+        /// The tail hash at `emittedOffset` (nil: unknown).
+        var emittedTail: String?
+        /// Container logs: the records inside the wrappers, read from `reader`.
+        private(set) var decoder: ContainerLineDecoder?
 
         init(file: LogFile, identity: FileFingerprint?, start: Int64, baseLine: Int, live: Bool,
              follower: FileFollower, source: ByteSource? = nil, raw: PreadSource? = nil) {
@@ -411,6 +438,11 @@ public final class FileFollower {
             lastData = follower.options.clock()
             lastSize = file.size()
             if !live { quietSince = lastData }
+            if follower.options.container != .none {
+                let decoder = ContainerLineDecoder(kind: follower.options.container, reader: reader, joinsAcrossFiles: true)
+                decoder.onLine = { [unowned self] in self.absorb($0) }
+                self.decoder = decoder
+            }
         }
 
         /// A backlog file from the catch-up plan, positioned at its start offset (verified).
@@ -463,6 +495,7 @@ public final class FileFollower {
             } else {
                 ringValid = false
             }
+            emittedTail = ringValid ? TailCheck.hash(ring) : nil
         }
 
         /// The bytes before `offset` when their hash is `tail` (nil: mismatch or too short).
@@ -477,8 +510,16 @@ public final class FileFollower {
             return tail.isEmpty || TailCheck.hash(bytes) == tail ? bytes : nil
         }
 
-        /// Adds a line's raw bytes (content, `\r`, `\n`) to the tail ring; returns the tail hash.
-        func absorb(_ line: Line) -> String {
+        /// The tail hash of the bytes before `offset`: the ring's when it ends there, else read
+        /// again (a container checkpoint before a record still open); "" (not checked) for gzip.
+        func tailHash(at offset: Int64) -> String {
+            if offset == ringEnd { return ringValid ? TailCheck.hash(ring) : "" }
+            guard !file.isGzip else { return "" }
+            return ((try? file.tailHash(before: offset)) ?? nil) ?? ""
+        }
+
+        /// Adds a line's raw bytes (content, `\r`, `\n`) to the tail ring.
+        func absorb(_ line: Line) {
             let rawCount = line.rawCount
             let lineStart = line.endOffset - Int64(rawCount)
             if !ringValid || lineStart != ringEnd {
@@ -504,9 +545,7 @@ public final class FileFollower {
             }
             ringEnd = line.endOffset
             // Unknown tail (gzip after a skipped long line): an empty tail is not checked.
-            let valid = ringValid || rawCount >= TailCheck.length || ring.count >= TailCheck.length
-            ringValid = valid
-            return valid ? TailCheck.hash(ring) : ""
+            ringValid = ringValid || rawCount >= TailCheck.length || ring.count >= TailCheck.length
         }
     }
 }

@@ -165,17 +165,25 @@ public final class Importer {
                          summary: inout ImportSummary) throws {
         var pv = Pageview()
         while let record = try decoder.next() {
-            if record.stream == .stdout && record.problem == nil {
-                try process(record.line, input: input, name: name, into: sink, summary: &summary, pageview: &pv)
-                continue
-            }
-            summary.lines += 1
-            let position = LinePosition(input: input, line: record.checkpointLine, endOffset: record.checkpointOffset)
-            let reason: SkipReason = record.problem == nil ? .errorLog : .malformed
-            summary[reason] += 1
-            if let problem = record.problem { options.onMalformed?(name, record.line.number, problem, Self.text(record.line)) }
-            try sink.didSkipLine(at: position, reason: reason)
+            let checkpoint = LinePosition(input: input, line: record.checkpointLine, endOffset: record.checkpointOffset)
+            try process(record: record.line, stream: record.stream, problem: record.problem, checkpoint: checkpoint,
+                        input: input, name: name, into: sink, summary: &summary, pageview: &pv)
         }
+    }
+
+    /// One container record, read to the end or followed: the program's stdout line through the
+    /// pipeline; stderr and lines not in the wrapper are counted at `checkpoint`.
+    @inline(__always)
+    func process(record line: Line, stream: ContainerRecord.Stream, problem: String?, checkpoint: LinePosition,
+                 input: Int, name: String, into sink: HitSink, summary: inout ImportSummary, pageview pv: inout Pageview) throws {
+        if stream == .stdout && problem == nil {
+            return try process(line, input: input, name: name, into: sink, summary: &summary, pageview: &pv)
+        }
+        summary.lines += 1
+        let reason: SkipReason = problem == nil ? .errorLog : .malformed
+        summary[reason] += 1
+        if let problem { options.onMalformed?(name, line.number, problem, Self.text(line)) }
+        try sink.didSkipLine(at: checkpoint, reason: reason)
     }
 
     /// One line through the pipeline: parse, build, filter, encode. Shared by reading files
@@ -288,11 +296,15 @@ public final class Importer {
                     }
                     onNewInput?(input, followed.path)
                 }
-                let line = Line(base: followed.line.base, count: followed.line.count, number: followed.lineNumber,
-                                endOffset: followed.endOffset, rawCount: followed.line.rawCount)
                 // Before the line: a batch it fills ships at once, and must carry this checkpoint.
                 sink.note(checkpoint: followed.checkpoint)
-                try process(line, input: input, name: followed.path, into: sink, summary: &summary, pageview: &pv)
+                if options.container == .none {
+                    try process(followed.line, input: input, name: followed.path, into: sink, summary: &summary, pageview: &pv)
+                } else {
+                    let checkpoint = LinePosition(input: input, line: followed.lineNumber, endOffset: followed.endOffset)
+                    try process(record: followed.line, stream: followed.stream, problem: followed.problem, checkpoint: checkpoint,
+                                input: input, name: followed.path, into: sink, summary: &summary, pageview: &pv)
+                }
                 summary.bytes += Int64(followed.line.rawCount)
                 let now = RateLimitPacer.monotonic()
                 if batchStarted == nil { batchStarted = now }

@@ -26,6 +26,11 @@ public final class ContainerLineDecoder {
     public let reader: LineReader
     /// Records longer than the reader's cap once joined: skipped whole.
     public private(set) var tooLongRecords = 0
+    /// Told each of the file's own lines as it is read (a follower keeps its tail hash from them).
+    public var onLine: ((Line) -> Void)?
+    /// A follower's file: an open record at the end of the file waits for its last part, in
+    /// this file or, after a rotation, in the next (`carryOpenRecords`); never ended early.
+    public let joinsAcrossFiles: Bool
 
     private let decoded = ByteBuffer(capacity: 1 << 16)
     private let joined = [ByteBuffer(capacity: 1 << 16), ByteBuffer(capacity: 1 << 16)]
@@ -33,16 +38,33 @@ public final class ContainerLineDecoder {
     private var openAt: [(offset: Int64, line: Int)?] = [nil, nil]
     private var overflow = [false, false]
 
-    public init(kind: ContainerLog, reader: LineReader) {
+    public init(kind: ContainerLog, reader: LineReader, joinsAcrossFiles: Bool = false) {
         precondition(kind != .none)
         self.kind = kind
         self.reader = reader
+        self.joinsAcrossFiles = joinsAcrossFiles
+    }
+
+    /// Whether a record's first parts have been read and its last part not yet.
+    public var hasOpenRecord: Bool { openAt[0] != nil || openAt[1] != nil }
+
+    /// Hands the parts of open records to the decoder of the file read next (the runtime split
+    /// a line across a rotation); their checkpoint there stays at its start until they close.
+    public func carryOpenRecords(into next: ContainerLineDecoder) {
+        for s in 0..<2 where openAt[s] != nil {
+            next.openAt[s] = (next.reader.offset, next.reader.lineNumber)
+            next.joined[s].removeAll()
+            next.joined[s].append(UnsafePointer(joined[s].base), count: joined[s].count)
+            next.overflow[s] = overflow[s]
+            openAt[s] = nil
+        }
     }
 
     public func next() throws -> ContainerRecord? {
         while true {
             let before = (offset: reader.offset, line: reader.lineNumber)
             guard let line = try reader.next() else { return flushAtEnd() }
+            onLine?(line)
             guard let (content, count, stream, last) = unwrap(line) else {
                 return record(line, .stdout, problem: kind == .docker ? "not a Docker json-file line" : "not a CRI log line")
             }
@@ -66,7 +88,7 @@ public final class ContainerLineDecoder {
     /// One-shot reads end an open record at the end of the file (a program that stopped
     /// mid-line); a follower or a run with checkpoints leaves it for when its last part comes.
     private func flushAtEnd() -> ContainerRecord? {
-        guard reader.emitPartialLineAtEOF else { return nil }
+        guard reader.emitPartialLineAtEOF && !joinsAcrossFiles else { return nil }
         for s in 0..<2 where openAt[s] != nil {
             openAt[s] = nil
             if overflow[s] { tooLongRecords += 1; continue }
