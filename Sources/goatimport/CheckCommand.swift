@@ -31,7 +31,7 @@ struct Check: ParsableCommand {
 
     private func check() throws {
         let inputs = InputOrder.sorted(files)
-        let format = try parsing.resolveFormat(inputs: inputs) { print($0) }
+        let (format, container) = try parsing.resolveInput(inputs: inputs) { print($0) }
         if showPattern {
             print("format \(format.name): \(format.summary)")
             print(format.patternText)
@@ -41,7 +41,7 @@ struct Check: ParsableCommand {
         let fields = ParsedFields()
         let builder = PageviewBuilder(timeZone: try parsing.resolveTimeZone(), trustedProxies: try parsing.resolveTrustedProxies())
         let diagnosis = FormatDiagnosis(format: format)
-        var total = 0, matched = 0, shown = 0, directives = 0
+        var total = 0, matched = 0, shown = 0, directives = 0, stderrLines = 0
         var pv = Pageview()
         // The first lines, kept to compare what the format reads of them with the built-in formats.
         var sample: [[UInt8]] = []
@@ -53,10 +53,23 @@ struct Check: ParsableCommand {
                 printError("goatimport: \(error)")
                 throw ExitCode(1)
             }
+            // A container log: the access lines inside the wrapper, as an import reads them.
+            let decoder = container == .none ? nil : ContainerLineDecoder(kind: container, reader: reader)
             do {
-                while let line = try reader.next() {
+                while true {
                     var problem: String?
-                    if !parser.parse(line.base, line.count, into: fields) {
+                    let line: Line
+                    if let decoder {
+                        guard let record = try decoder.next() else { break }
+                        if record.stream == .stderr && record.problem == nil { stderrLines += 1; continue }
+                        line = record.line
+                        problem = record.problem
+                    } else {
+                        guard let next = try reader.next() else { break }
+                        line = next
+                    }
+                    if problem != nil {
+                    } else if !parser.parse(line.base, line.count, into: fields) {
                         if format.directives && line.count > 0 && line.base[0] == UInt8(ascii: "#") { directives += 1; continue }
                         problem = diagnosis.explain(Array(UnsafeBufferPointer(start: line.base, count: line.count)))
                     } else if let p = builder.build(line.base, fields, into: &pv) {
@@ -71,7 +84,7 @@ struct Check: ParsableCommand {
                         print("\(path):\(line.number): \(problem)\n    \(text)")
                     }
                 }
-                total += reader.tooLongLines
+                total += reader.tooLongLines + (decoder?.tooLongRecords ?? 0)
             } catch {
                 printError("goatimport: \(error)")
             }
@@ -79,6 +92,10 @@ struct Check: ParsableCommand {
         let rate = total > 0 ? Double(matched) * 100 / Double(total) : 0
         print(String(format: "format %@: %d of %d lines match (%.1f%%)", format.name, matched, total, rate)
               + (directives > 0 ? "; \(directives) directive lines (#…) skipped" : ""))
+        if container != .none {
+            print("container: a \(container.title) log: the access lines inside its wrapper were checked, parts joined"
+                  + (stderrLines > 0 ? "; \(counted(stderrLines, "stderr line")) (the error log) not checked" : ""))
+        }
         if matched > 0, let unread = UnreadFields.find(format, in: sample) { print("note: " + unread.explanation) }
         if !PCRE2Regex.jitAvailable {
             print("PCRE2 JIT unavailable (writable and executable memory is refused, e.g. MemoryDenyWriteExecute=yes): patterns match on the interpreter")

@@ -161,4 +161,29 @@ struct ContainerLogTests {
         r = try importRun()
         #expect(try server.hits().count == expected.count, "nothing twice")
     }
+
+    @Test("check reads the access lines inside the wrapper, names the kind, and points at a line not in it by file and line")
+    func checkWrapped() throws {
+        for (file, kind, title) in [(Self.docker[1], ContainerLog.docker, "Docker json-file"), (Self.cri[2], .cri, "CRI (Kubernetes node)")] {
+            let r = try run(TestPaths.binary, ["check", file])
+            #expect(r.status == 0, "\(r.stdout)")
+            #expect(r.stdout.contains("container: auto found \(kind.rawValue) log lines"))
+            #expect(r.stdout.contains("container: a \(title) log: the access lines inside its wrapper were checked"), "\(r.stdout)")
+            #expect(r.stdout.contains("2 stderr lines (the error log) not checked"), "\(r.stdout)")
+            // Every access line inside matches: as many as the import reads apart from stderr.
+            let summary = try importFiles([file]) { $0.container = kind }.summary
+            let stdout = summary.lines - summary[.errorLog]
+            #expect(r.stdout.contains("format combined: \(stdout) of \(stdout) lines match (100.0%)"), "\(r.stdout)")
+        }
+        // A line that is not in the wrapper, third in the file.
+        let dir = TestPaths.tempDir()
+        let path = dir.appendingPathComponent("c-json.log").path
+        var lines = try String(contentsOfFile: Self.docker[1], encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        lines.insert("127.0.0.1 - - [27/Nov/2026:18:49:44 +0100] \"GET /bare HTTP/1.1\" 200 1 \"-\" \"curl/8\"", at: 2)
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try run(TestPaths.binary, ["check", "--container", "docker", "--format", "combined", path])
+        #expect(r.stdout.contains("\(path):3: not a Docker json-file line"), "\(r.stdout)")
+        #expect(!r.stdout.contains("container: auto found"), "named, not found")
+        #expect(r.stdout.contains("container: a Docker json-file log"))
+    }
 }

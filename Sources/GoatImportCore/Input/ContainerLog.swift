@@ -4,6 +4,15 @@
 public enum ContainerLog: String, Sendable, CaseIterable {
     case docker, cri, none
 
+    /// What the wrapper is, for people.
+    public var title: String {
+        switch self {
+        case .docker: return "Docker json-file"
+        case .cri: return "CRI (Kubernetes node)"
+        case .none: return "plain"
+        }
+    }
+
     /// The wrapper the first non-empty line of a sample is in; `.none` for a plain log.
     public static func detect(_ lines: [[UInt8]]) -> ContainerLog {
         guard let first = lines.first(where: { !$0.isEmpty }) else { return .none }
