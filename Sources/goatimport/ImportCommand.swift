@@ -83,7 +83,6 @@ struct Import: ParsableCommand {
     mutating func validate() throws {
         if files.isEmpty && !journalOptions.isGiven { throw ValidationError("no input: give one or more log files, or - for standard input") }
         try journalOptions.validate(files: files)
-        if journalOptions.isGiven && siteMapOptions.isGiven { throw ValidationError("--site-map reads files; the journal goes to one --site") }
         if connection.site != nil && siteMapOptions.isGiven {
             throw ValidationError("--site and --site-map: give one (a site map can end with '*=URL' for every other host)")
         }
@@ -326,7 +325,7 @@ struct Import: ParsableCommand {
 
     /// Each site's key is checked before anything is sent. With several sites, one that refuses
     /// its key stops alone (its uploader meets the same refusal and ends) and the others go on.
-    private func preflight(_ clients: [GoatCounterAPI]) throws {
+    func preflight(_ clients: [GoatCounterAPI]) throws {
         var refused = 0
         for client in clients {
             do {

@@ -49,7 +49,7 @@ struct JournalTests {
         try reader.seek(after: cursor)
         let sink = CollectingSink()
         let cursors = CursorTable()
-        let summary = try Importer(options: Importer.Options(format: try LogFormat.resolve("combined"))).run(journal: reader, cursors: cursors, into: sink)
+        let summary = try Importer(options: Importer.Options(format: try LogFormat.resolve("combined"))).run(journal: reader, cursors: [cursors], into: sink)
         return (sink, summary, cursors)
     }
 
@@ -156,5 +156,48 @@ struct JournalTests {
                             environment: testEnvironment())
         #expect(rerun.status == 0)
         #expect(try server.hits().count == 25, "the follower's cursor was saved: a rerun sends nothing")
+    }
+
+    @Test("--site-map with the journal: each host to its site, each site its own cursor; a site that failed gets the rest alone")
+    func siteMap() throws {
+        let journals = dir.appendingPathComponent("journal")
+        try FileManager.default.createDirectory(at: journals, withIntermediateDirectories: true)
+        let server = try SiteMapRunTests.server()
+        func entries(_ range: Range<Int>) -> [Entry] {
+            SiteMapTests.vhostLines(range, hosts: SiteMapRunTests.hosts).split(separator: "\n").map {
+                Entry(unit: "nginx.service", identifier: "nginx", message: String($0))
+            }
+        }
+        func importRun(_ extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+            try run(TestPaths.binary, ["--site-map", "a.example=http://127.0.0.1:\(server.port)", "--site-map", "b.example=http://localhost:\(server.port)",
+                                       "--format", "combined-vhost", "--state", state, "--batch-size", "10",
+                                       "--journal-directory", journals.path, "--identifier", "nginx"] + extra, environment: testEnvironment())
+        }
+        func sent() throws -> [Int: [String]] {
+            var result: [Int: [String]] = [1: [], 2: []]
+            for hit in try server.hits() { result[hit["site_id"] as! Int, default: []].append(hit["path"] as! String) }
+            return result
+        }
+        func expected(_ range: Range<Int>, host: Int) -> [String] { range.filter { $0 % 3 == host }.map { "/p\($0)" } }
+
+        try writeJournal("journal/system@1.journal", entries(0..<90), first: 0)
+        // The second site fails for longer than --retry-for allows: the first goes on alone.
+        try server.faults([["kind": "status", "status": 503, "times": 1000, "site": "localhost"]])
+        var r = try importRun(["--retry-for", "0.3", "--retry-delay", "0.05"])
+        #expect(r.status == 1)
+        #expect(try sent() == [1: expected(0..<90, host: 0), 2: []], "\(r.stderr)")
+        #expect(r.stderr.contains("lines of hosts with no site: c.example 30"), "\(r.stderr)")
+        _ = try server.control("DELETE", "/_test/faults")
+
+        try writeJournal("journal/system@2.journal", entries(90..<120), first: 1000)
+        r = try importRun()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("already-sent"), "the first site's entries before its cursor: \(r.stderr)")
+        #expect(try sent() == [1: expected(0..<120, host: 0), 2: expected(0..<120, host: 1)], "every hit once on each site")
+        r = try importRun()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try server.hits().count == 80, "a rerun sends nothing")
+        let text = try String(contentsOfFile: state, encoding: .utf8).replacingOccurrences(of: "\\/", with: "/")
+        #expect(text.contains("site=http://127.0.0.1:\(server.port)") && text.contains("site=http://localhost:\(server.port)"))
     }
 }

@@ -48,7 +48,8 @@ public final class Importer {
     private let directives: Bool
     /// Set with `Options.siteMap`: which site each host goes to, and the counts of the others.
     public let router: SiteRouter?
-    private var siteStarts: [Int: [Int64]]
+    /// (Set while reading too: the journal learns where a site resumes as it reads.)
+    var siteStarts: [Int: [Int64]]
     private var siteHits: [Int] = []
     /// Set for `goatcounter-csv`: its records take their own path to the sink.
     private let exportRows: ExportRows?

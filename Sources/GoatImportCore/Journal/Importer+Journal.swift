@@ -3,10 +3,15 @@ import Foundation
 extension Importer {
     /// Reads journal entries from where `journal` stands, each entry's MESSAGE a line, to the
     /// end, or with `follow` until it is stopped, waiting on the journal for new entries. Entry
-    /// *n* of the run has the position (line *n*, offset *n*); its cursor goes into `cursors`,
-    /// where an acknowledgement of position *n* finds it.
-    public func run(journal: JournalReader, cursors: CursorTable, into sink: HitSink, follow stop: StopSignal? = nil,
-                    flushAfter: Double = 5) throws -> ImportSummary {
+    /// *n* of the run has the position (line *n*, offset *n*); its cursor goes into `cursors`
+    /// (one table per site of a site map, as each site acknowledges on its own), where an
+    /// acknowledgement of position *n* finds it.
+    ///
+    /// With a site map, `resume` holds each site's acknowledged cursor, the reader standing
+    /// after the oldest (`JournalReader.oldest`): a site's hits up to its own cursor are
+    /// counted as already sent.
+    public func run(journal: JournalReader, cursors: [CursorTable], resume: [String?] = [], into sink: HitSink,
+                    follow stop: StopSignal? = nil, flushAfter: Double = 5) throws -> ImportSummary {
         let started = DispatchTime.now().uptimeNanoseconds
         var summary = ImportSummary()
         summary.files = 1
@@ -18,6 +23,12 @@ extension Importer {
         var sequence = 0
         var batchStarted: Double?
         let following = sink as? FollowingSink
+        // Sites ahead of the oldest cursor send nothing until the reader passes their own.
+        let start = JournalReader.oldest(resume)
+        var pending = resume.enumerated().compactMap { $0.element != nil && $0.element != start ? ($0.offset, $0.element!) : nil }
+        if !pending.isEmpty {
+            siteStarts[0] = resume.indices.map { s in pending.contains { $0.0 == s } ? Int64.max : 0 }
+        }
         while !(stop?.isStopped ?? false) {
             guard try journal.next() else {
                 guard stop != nil else { break }
@@ -29,6 +40,13 @@ extension Importer {
             guard let message = journal.message() else { continue }
             sequence += 1
             journal.recordCursor(sequence, in: cursors)
+            if !pending.isEmpty {
+                pending.removeAll { site, cursor in
+                    guard let reached = journal.reached(cursor) else { return false }
+                    siteStarts[0]![site] = Int64(reached.at ? sequence : sequence - 1)
+                    return true
+                }
+            }
             let count = message.count > 0 && message[message.count - 1] == 0x0A ? message.count - 1 : message.count
             if count > options.maxLineLength {
                 summary.lines += 1

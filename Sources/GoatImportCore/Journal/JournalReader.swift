@@ -134,12 +134,30 @@ public final class JournalReader {
         return UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self) + prefix, count: length - prefix)
     }
 
-    /// Appends the current entry's cursor to `table` under `sequence`.
-    public func recordCursor(_ sequence: Int, in table: CursorTable) {
+    /// Appends the current entry's cursor to each table under `sequence`.
+    public func recordCursor(_ sequence: Int, in tables: [CursorTable]) {
         var cursor: UnsafeMutablePointer<CChar>?
         guard sd_journal_get_cursor(j, &cursor) >= 0, let cursor else { return }
-        table.append(sequence, cursor)
+        for table in tables { table.append(sequence, cursor) }
         free(cursor)
+    }
+
+    /// Whether the current entry is `cursor`'s, or later (an entry vacuumed since is passed by
+    /// time, as `seek` does): nil while it comes before.
+    public func reached(_ cursor: String) -> (at: Bool, past: Bool)? {
+        if sd_journal_test_cursor(j, cursor) > 0 { return (true, false) }
+        var t: UInt64 = 0
+        guard let realtime = Self.realtime(of: cursor), sd_journal_get_realtime_usec(j, &t) >= 0, t <= realtime else {
+            return (false, true)
+        }
+        return nil
+    }
+
+    /// The cursor to resume after when several sites each acknowledged their own: the oldest
+    /// (nil, the journal's head, when one site has none yet).
+    public static func oldest(_ cursors: [String?]) -> String? {
+        guard !cursors.isEmpty, !cursors.contains(where: { $0 == nil }) else { return nil }
+        return cursors.compactMap { $0 }.min { (realtime(of: $0) ?? 0) < (realtime(of: $1) ?? 0) }
     }
 
     /// Waits up to `seconds` for the journal to change (new entries, a new file).
