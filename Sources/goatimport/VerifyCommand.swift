@@ -106,11 +106,12 @@ struct Verify: ParsableCommand {
         }
         // The statistics' days are the key's user's.
         let zoneSetting: String? = if case .string(let name) = me.user?.settings?.timezone { name } else { nil }
-        let zone = StatsVerification.timeZone(setting: zoneSetting) ?? TimeZone(identifier: "UTC")!
-        let zoneName = zoneSetting.flatMap { StatsVerification.timeZone(setting: $0) == nil ? nil : StatsVerification.zoneName($0) } ?? "UTC"
+        let zone = StatsVerification.timeZone(setting: zoneSetting)
+        let zoneName = zone == nil ? "UTC" : StatsVerification.zoneName(zoneSetting!)
+        let dayOffset = zone.map { StatsVerification.offset(of: $0) } ?? 0
 
         // 3. The logs, through the same pipeline as an import.
-        let sink = ExpectedHitsSink(ignoredIPs: ignoredIPs, timeZone: zone)
+        let sink = ExpectedHitsSink(ignoredIPs: ignoredIPs, dayOffset: dayOffset)
         let summary = try Importer(options: options).run(inputs: inputs, into: sink)
         printError("goatimport: logs: \(counted(summary.lines, "line")), \(counted(summary.hits, "hit")), \(counted(summary.totalSkipped, "line")) skipped")
 
@@ -140,7 +141,7 @@ struct Verify: ParsableCommand {
         } else {
             // 6. No individual pageviews: the visits per path and day of the statistics.
             guard me.token.permissionSet.contains(.stats) else { throw CleanExit.message(Self.noStatsPermission(id, client)) }
-            guard let firstDay = StatsVerification.day(from, in: zone), let lastDay = StatsVerification.day(to, in: zone),
+            guard let firstDay = StatsVerification.day(from, offset: dayOffset), let lastDay = StatsVerification.day(to, offset: dayOffset),
                   let range = StatsVerification.query(firstDay: firstDay, lastDay: lastDay) else {
                 throw CleanExit.message("cannot read the compared interval \(from) to \(to)")
             }
@@ -151,7 +152,7 @@ struct Verify: ParsableCommand {
             result = Verification(expectedVisits: sink.visits, stats: stats, firstDay: firstDay, lastDay: lastDay, from: from, to: to)
             let nothing = stats.allSatisfy { $0.days.allSatisfy { $0.daily == 0 } }
             report(result, header: ["export \(id) is empty: \(Self.whyEmpty(site))",
-                                    "compared visits per path and day through the statistics API, \(firstDay) to \(lastDay) (days in \(zoneName), the key's user's time zone): the days of the logs' first and last hits within --since/--until",
+                                    "compared visits per path and day through the statistics API, \(firstDay) to \(lastDay) (days in \(zoneName), the key's user's time zone\(dayOffset == 0 ? "" : ": UTC" + StatsVerification.describe(offset: dayOffset) + ", its offset now in whole hours, which the server applies to every day")): the days of the logs' first and last hits within --since/--until",
                                     "this is a per-day visit comparison (a path counts once per visit, on the day of its first view): for the exact comparison of every pageview, turn on the site setting \"Individual pageviews\" (Settings → Data collection); it applies to what is recorded from then on"]
                    + (nothing ? ["GoatCounter has no data for this site on these days: no individual pageviews (the export is empty) and no visits in the statistics"] : []),
                    unit: "visit", sink: sink, notes: notes,

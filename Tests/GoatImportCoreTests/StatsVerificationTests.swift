@@ -8,8 +8,8 @@ struct StatsVerificationTests {
     func d(_ day: String, _ path: String) -> DayPath { DayPath(day: day, path: path) }
 
     /// Feeds hits, as the encoder writes them, to a sink.
-    func sink(_ hits: [String], zone: String = "UTC") throws -> ExpectedHitsSink {
-        let sink = ExpectedHitsSink(timeZone: TimeZone(identifier: zone)!)
+    func sink(_ hits: [String], dayOffset: Int = 0) throws -> ExpectedHitsSink {
+        let sink = ExpectedHitsSink(dayOffset: dayOffset)
         for (i, hit) in hits.enumerated() {
             let position = LinePosition(input: 0, line: i + 1, endOffset: Int64(i * 100))
             let buffer = try sink.bufferForNextHit(at: position)
@@ -45,17 +45,28 @@ struct StatsVerificationTests {
         #expect(s.visits == [d("2026-11-01", "/a"): 3])
     }
 
-    @Test("days are the user's zone's")
+    @Test("days are the user's zone's, shifted as the server does")
     func zone() throws {
-        let s = try sink([hit("/a", "2026-11-01T17:49:00Z", session: "1"), hit("/b", "2026-11-01T14:59:59Z", session: "1")], zone: "Asia/Tokyo")
+        let tokyo = StatsVerification.offset(of: try #require(StatsVerification.timeZone(setting: "JP.Asia/Tokyo")))
+        #expect(tokyo == 9 * 3600)
+        let s = try sink([hit("/a", "2026-11-01T17:49:00Z", session: "1"), hit("/b", "2026-11-01T14:59:59Z", session: "1")], dayOffset: tokyo)
         #expect(s.visits == [d("2026-11-02", "/a"): 1, d("2026-11-01", "/b"): 1])
         #expect(StatsVerification.timeZone(setting: ".UTC")?.secondsFromGMT() == 0)
-        #expect(StatsVerification.timeZone(setting: "JP.Asia/Tokyo")?.secondsFromGMT() == 9 * 3600)
         #expect(StatsVerification.zoneName("NL.Europe/Amsterdam") == "Europe/Amsterdam")
         #expect(StatsVerification.timeZone(setting: "XX.Not/AZone") == nil)
-        #expect(StatsVerification.day("2026-03-29T00:30:00Z", in: TimeZone(identifier: "Europe/Amsterdam")!) == "2026-03-29")
-        #expect(StatsVerification.day("2026-03-28T23:30:00Z", in: TimeZone(identifier: "Europe/Amsterdam")!) == "2026-03-29")
-        #expect(StatsVerification.day("", in: TimeZone(identifier: "UTC")!) == nil)
+        // Measured on 2.7.0: +5:30 is shifted by 6 hours (18:10 UTC is filed on the next day) …
+        let kolkata = TimeZone(identifier: "Asia/Kolkata")!
+        #expect(StatsVerification.offset(of: kolkata) == 6 * 3600)
+        #expect(StatsVerification.day("2026-11-05T18:10:00Z", offset: 6 * 3600) == "2026-11-06")
+        // … and a zone's offset now applies to every day: asked in November (+1), Amsterdam files
+        // 22:30 UTC on 1 July (00:30 local summer time) on 1 July.
+        let amsterdam = TimeZone(identifier: "Europe/Amsterdam")!
+        let november = Date(timeIntervalSince1970: 1_795_000_000)   // 2026-11-18
+        #expect(StatsVerification.offset(of: amsterdam, at: november) == 3600)
+        #expect(StatsVerification.day("2026-07-01T22:30:00Z", offset: 3600) == "2026-07-01")
+        #expect(StatsVerification.describe(offset: -3 * 3600) == "-03:00")
+        #expect(StatsVerification.describe(offset: 9 * 3600) == "+09:00")
+        #expect(StatsVerification.day("", offset: 0) == nil)
     }
 
     @Test("the query reaches a day either side: the server reads end as that day's midnight")

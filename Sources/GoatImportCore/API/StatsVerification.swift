@@ -8,8 +8,10 @@ import Foundation
 /// session, on the day of the session's first view of it; a later view in the same session,
 /// even on the next day, adds nothing; bots are left out and events are listed as paths. Days
 /// are those of the key's user's time zone (the user setting `timezone`, UTC unless changed):
-/// the server keeps hourly counts in UTC and shifts them. The expectation side is
-/// `ExpectedHitsSink.visits`.
+/// the server keeps hourly counts in UTC and shifts them by the zone's offset at the time of the
+/// request, rounded to whole hours (Asia/Kolkata's +5:30 files 18:10 UTC on the next day), for
+/// every day alike (in November, Europe/Amsterdam's July days are shifted by +1, not +2). The
+/// expectation side is `ExpectedHitsSink.visits`.
 public enum StatsVerification {
     /// The zone of GoatCounter's user setting `timezone`, written `CC.Area/City`
     /// (`NL.Europe/Amsterdam`) or `.UTC`; nil when it names no zone Foundation knows.
@@ -23,10 +25,20 @@ public enum StatsVerification {
         return name.isEmpty ? "UTC" : name
     }
 
-    /// The day (`yyyy-mm-dd`) in `zone` of an RFC 3339 time.
-    public static func day(_ time: String, in zone: TimeZone) -> String? {
+    /// The shift the server applies to its UTC hours: `zone`'s offset at `now`, in whole hours
+    /// (half away from zero), as seconds.
+    public static func offset(of zone: TimeZone, at now: Date = Date()) -> Int {
+        Int((Double(zone.secondsFromGMT(for: now)) / 3600).rounded()) * 3600
+    }
+
+    /// `+09:00`, `-03:00`, `+00:00`.
+    public static func describe(offset: Int) -> String {
+        (offset < 0 ? "-" : "+") + String(format: "%02d:%02d", abs(offset) / 3600, abs(offset) / 60 % 60)
+    }
+
+    /// The day (`yyyy-mm-dd`) of an RFC 3339 time shifted by `offset` seconds.
+    public static func day(_ time: String, offset: Int) -> String? {
         guard let seconds = seconds(time) else { return nil }
-        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds)))
         return String(Timestamp.rfc3339(seconds + offset).prefix(10))
     }
 

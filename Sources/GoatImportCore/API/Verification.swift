@@ -93,9 +93,10 @@ public struct DayPath: Hashable, Comparable, Sendable {
 /// apart: `/favicon.ico`, referrers on `localhost`, addresses in the site's ignore list.
 ///
 /// Beside the pageviews (for an export, by UTC day) it tallies visits as GoatCounter's
-/// statistics count them: a path once per visit, on the day of the visit's first view of it in
-/// `timeZone` (the key's user's). A visit is the hit's `session`; a hit without one (sessions
-/// off) belongs to its address and user agent, as the server's own session over an import.
+/// statistics count them: a path once per visit, on the day of the visit's first view of it,
+/// shifted by `dayOffset` (see `StatsVerification.offset`). A visit is the hit's `session`; a hit
+/// without one (sessions off) belongs to its address and user agent, as the server's own
+/// session over an import.
 public final class ExpectedHitsSink: HitSink {
     public enum Exclusion: String, CaseIterable, Sendable {
         case favicon = "requests for /favicon.ico"
@@ -113,15 +114,16 @@ public final class ExpectedHitsSink: HitSink {
     public private(set) var first: String?
     public private(set) var last: String?
     public private(set) var undecodable = 0
-    public let timeZone: TimeZone
-    /// Visits per cleaned path and day in `timeZone`.
+    /// Seconds added to a hit's UTC time to find its statistics day.
+    public let dayOffset: Int
+    /// Visits per cleaned path and day (shifted by `dayOffset`).
     public private(set) var visits: [DayPath: Int] = [:]
     /// Visit and path of every first view so far.
     private var viewed: Set<String> = []
 
-    public init(ignoredIPs: Set<String> = [], timeZone: TimeZone = TimeZone(identifier: "UTC")!) {
+    public init(ignoredIPs: Set<String> = [], dayOffset: Int = 0) {
         self.ignoredIPs = ignoredIPs
-        self.timeZone = timeZone
+        self.dayOffset = dayOffset
     }
 
     private struct Hit: Decodable {
@@ -155,7 +157,7 @@ public final class ExpectedHitsSink: HitSink {
         if let ip = hit.ip, ignoredIPs.contains(ip) { excluded[.ignoredIP, default: 0] += 1; return }
         counts[DayPath(day: String(time.prefix(10)), path: path), default: 0] += 1
         let visit = hit.session ?? "\(hit.ip ?? "")\u{0}\(hit.user_agent ?? "")"
-        if viewed.insert(visit + "\u{0}" + path).inserted, let day = StatsVerification.day(time, in: timeZone) {
+        if viewed.insert(visit + "\u{0}" + path).inserted, let day = StatsVerification.day(time, offset: dayOffset) {
             visits[DayPath(day: day, path: path), default: 0] += 1
         }
     }
