@@ -89,6 +89,21 @@ final class RealServerVerifyTests: XCTestCase {
         XCTAssertFalse((r.stdout + r.stderr).contains(server.site.key), "the key is never printed")
     }
 
+    /// 150 paths: the statistics come in pages of 100, the second asked for without the first's.
+    func testStatisticsPagedPastOneHundredPaths() throws {
+        let server = try RealGoatCounter(.v2_7_0, collectIndividualPageviews: false, rateLimits: .defaults)
+        let log = TestPaths.tempDir().appendingPathComponent("access.log").path
+        try RealServerRunTests.append(RealServerRunTests.lines(0..<150), to: log)
+        let sent = try GoatImportCoreTests.run(TestPaths.binary, ["--site", server.site.url, "--no-state", log],
+                                               environment: testEnvironment(key: server.site.key))
+        XCTAssertEqual(sent.status, 0, sent.stderr)
+        try server.waitUntilStored(server.site)
+        let r = try GoatImportCoreTests.run(TestPaths.binary, ["verify", "--site", server.site.url, "--since", "2026-11-01", log],
+                                            environment: testEnvironment(key: server.site.key))
+        XCTAssertEqual(r.status, 0, "\(r.stdout)\n\(r.stderr)")
+        XCTAssertTrue(r.stdout.contains("150 path/day pairs on 1 day: 150 match; 150 visits expected, 150 recorded"), r.stdout)
+    }
+
     /// With "Individual pageviews" on, the export holds the hits: the exact comparison, per hit.
     func testExportComparisonWhenPageviewsAreKept() throws {
         for version in RealGoatCounter.Version.allCases {
