@@ -19,6 +19,11 @@ struct Verify: ParsableCommand {
         out of the expectation only when the key may read sites; favicon and localhost-referrer
         hits are left out as the server drops them. Events and pageviews from the JavaScript
         counter show as extra.
+
+        An empty export (GoatCounter 2.6 and later without the site setting "Individual
+        pageviews") is compared through the statistics instead: visits per path and day (a path
+        once per visit, grouped with --sessions/--session-gap as the import did), in the key's
+        user's time zone; that needs the key's "Read statistics" permission.
         """)
 
     @Argument(help: ArgumentHelp("Log files (plain or gzip), or - for standard input.", valueName: "file"))
@@ -117,7 +122,7 @@ struct Verify: ParsableCommand {
 
         // 4. The export's rows.
         let gzipped = try call { try api.waitForExport(id: id, timeout: exportTimeout) }
-        var rows: [ExportRow]?
+        let rows: [ExportRow]?
         do { rows = try ExportCSV.parse(gzipped: gzipped) } catch ExportCSVError.noHeader {
             rows = nil
         } catch { throw CleanExit.message("export \(id): \(error)") }
@@ -136,7 +141,7 @@ struct Verify: ParsableCommand {
             report(result, header: ["export \(id): \(rows.count) rows\(finished?.lastHitID.map { ", last hit id \($0)" } ?? "")",
                                     "compared \(result.from) to \(result.to) (UTC): the logs' first and last hits within --since/--until"],
                    unit: "hit", sink: sink, notes: notes,
-                   notChecked: "hits GoatCounter itself classes as bots are not in exports; paths are compared as the server cleans them (utm_* and other tracking parameters dropped, query keys sorted, trailing slash ignored)",
+                   notChecked: "hits GoatCounter itself classes as bots are not in exports; paths are compared as the server cleans them (utm_* and other tracking parameters dropped, query keys sorted, trailing slash and letter case ignored)",
                    ok: "OK: GoatCounter has every hit of the logs, once")
         } else {
             // 6. No individual pageviews: the visits per path and day of the statistics.
@@ -156,7 +161,7 @@ struct Verify: ParsableCommand {
                                     "this is a per-day visit comparison (a path counts once per visit, on the day of its first view): for the exact comparison of every pageview, turn on the site setting \"Individual pageviews\" (Settings → Data collection); it applies to what is recorded from then on"]
                    + (nothing ? ["GoatCounter has no data for this site on these days: no individual pageviews (the export is empty) and no visits in the statistics"] : []),
                    unit: "visit", sink: sink, notes: notes,
-                   notChecked: "visits GoatCounter itself classes as bots are not in the statistics; whole days are compared, so visits on those days outside --since/--until show as extra; paths are compared as the server cleans them (utm_* and other tracking parameters dropped, query keys sorted, trailing slash ignored)",
+                   notChecked: "visits GoatCounter itself classes as bots are not in the statistics; whole days are compared, so visits on those days outside --since/--until show as extra; paths are compared as the server cleans them (utm_* and other tracking parameters dropped, query keys sorted, trailing slash and letter case ignored)",
                    ok: "OK: GoatCounter has every visit of the logs, once per path and day")
         }
         if !result.matches || !summary.inputErrors.isEmpty { throw ExitCode(1) }
