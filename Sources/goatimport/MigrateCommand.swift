@@ -17,6 +17,14 @@ struct Migrate: ParsableCommand {
         The source's key comes from $GOATCOUNTER_SOURCE_API_KEY or --from-key-file ("Export"
         permission); the target's from $GOATCOUNTER_API_KEY or --to-key-file ("Record pageviews",
         and "Export" for the comparison).
+
+        A source that keeps no individual pageviews (GoatCounter 2.6 and later, by default) exports
+        nothing: --from-statistics rebuilds the history from its statistics instead ("Read
+        statistics" permission). Kept: visits per path and day, in the hours the statistics give,
+        titles and events, and each path's referrers, locations and screen-size classes over the
+        whole range. Lost: individual times and visits' sequences (each visit becomes one
+        pageview), browsers and systems, exact screen sizes, campaigns and languages. The rebuild
+        is kept beside the state file, so a rerun sends nothing twice; no comparison follows.
         """)
 
     @Option(name: .long, help: ArgumentHelp("The source site's URL.", valueName: "url"))
@@ -46,6 +54,12 @@ struct Migrate: ParsableCommand {
     @Flag(name: .long, help: "Import only; do not compare the two sites afterwards.")
     var noVerify = false
 
+    @Flag(name: .long, help: "Rebuild the history from the source's statistics (a source without individual pageviews): visits per path and day; individual times and visits' sequences are lost.")
+    var fromStatistics = false
+
+    @Option(name: .long, help: ArgumentHelp("With --from-statistics: the first day to read (yyyy-mm-dd, UTC).", valueName: "day"))
+    var since: String = "2019-01-01"
+
     static let sourceKeyVariable = "GOATCOUNTER_SOURCE_API_KEY"
 
     func run() throws {
@@ -62,13 +76,19 @@ struct Migrate: ParsableCommand {
         } catch let error as ValidationError { throw CleanExit.message("source: \(error.message)") } catch {
             throw CleanExit.message("--from: \(error)")
         }
-        let file = try exportFile(source, stateDirectory: (statePath as NSString).deletingLastPathComponent)
+        let stateDirectory = (statePath as NSString).deletingLastPathComponent
+        let file = fromStatistics ? try statisticsFile(source, stateDirectory: stateDirectory)
+                                  : try exportFile(source, stateDirectory: stateDirectory)
 
         var importArguments = [file, "--site", to, "--format", "goatcounter-csv", "--state", statePath]
         if let toKeyFile { importArguments += ["--api-key-file", toKeyFile] }
         printError("goatimport: importing \(file) into \(to)")
         var importer = try Import.parse(importArguments)
         try importer.run()
+        if fromStatistics {
+            printError("goatimport: not compared: the target's statistics are the comparison (per path and day)")
+            return
+        }
         if noVerify { return }
 
         if settle > 0 {
@@ -118,16 +138,67 @@ struct Migrate: ParsableCommand {
         }
         let csv: Data
         do { csv = try ExportCSV.gunzip(data) } catch { throw CleanExit.message("export \(id): \(error)") }
-        if csv.isEmpty { throw CleanExit.message("export \(id) of \(client.site.absoluteString): \(Verify.emptyExport); nothing to move") }
-
-        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if csv.isEmpty {
+            throw CleanExit.message("export \(id) of \(client.site.absoluteString): \(Verify.emptyExport); nothing to move. `migrate --from-statistics` rebuilds the history from the source's statistics instead (visits per path and day; individual times and visits are lost)")
+        }
         let target = path(id)
+        try keep(data, at: target, stateDirectory: stateDirectory)
+        printError("goatimport: export \(id): \(data.count) bytes kept in \(target)")
+        return target
+    }
+
+    /// Writes a download or a rebuild beside the state file in one step (a temporary file
+    /// renamed), readable by its owner only: a file there is whole, and a rerun reuses it.
+    private func keep(_ data: Data, at target: String, stateDirectory: String) throws {
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let temporary = target + ".part"
         guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
               rename(temporary, target) == 0 else {
-            throw CleanExit.message("\(target): cannot write the export (\(String(cString: strerror(errno))))")
+            throw CleanExit.message("\(target): cannot write (\(String(cString: strerror(errno))))")
         }
-        printError("goatimport: export \(id): \(data.count) bytes kept in \(target)")
+    }
+
+    static let statisticsLoss = """
+        goatimport: rebuilding the history from the statistics, which keep less than the pageviews did.
+        goatimport:   kept: visits per path and day (in the hours the statistics give), titles, events;
+        goatimport:         per path over the whole range: referrers, locations, screen-size classes
+        goatimport:   lost: individual times and visits' sequences (each visit becomes one pageview at a
+        goatimport:         made-up time in its hour), browsers and systems, exact screen sizes, campaigns,
+        goatimport:         languages; referrers, locations and sizes per day (dealt over the path's days)
+        """
+
+    /// The history rebuilt from the source's statistics (`StatisticsRebuild`), as an export file
+    /// kept beside the state file: a rerun imports the same file, whose checkpoints send nothing
+    /// twice, instead of rebuilding from statistics that may have moved on.
+    private func statisticsFile(_ client: GoatCounterClient, stateDirectory: String) throws -> String {
+        let target = "\(stateDirectory)/migrate-\(client.site.host ?? "site")-statistics.csv"
+        printError(Self.statisticsLoss)
+        if FileManager.default.fileExists(atPath: target) {
+            printError("goatimport: using the rebuild kept from an earlier run: \(target)")
+            return target
+        }
+        guard StatisticsRebuild.midnight(since) != nil, since.count == 10 else { throw CleanExit.message("--since: \"\(since)\" is not yyyy-mm-dd") }
+        let now = Int(Date().timeIntervalSince1970)
+        let until = StatisticsHistory.day(now / 86400)
+        let stop = StopSignal()
+        let signals = SignalHandlers { _ in stop.stop() }
+        defer { signals.cancel() }
+        let api = GoatCounterAPI(client: client, stop: stop)
+        api.onWait = { seconds, reason in printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason)) }
+        let history: [StatisticsRebuild.PathHistory]
+        do {
+            history = try StatisticsHistory.fetch(api, since: since, until: until) { printError("goatimport: statistics \($0)") }
+        } catch GoatCounterAPI.Failure.stopped {
+            throw CleanExit.message("interrupted")
+        } catch let error as APIError where error.status == 403 && !error.message.contains("does not have access") {
+            throw CleanExit.message("source: \(error.url): \(error.message): --from-statistics needs a source key with the \"Read statistics\" permission")
+        } catch {
+            throw CleanExit.message("source: " + describeAPIFailure(error, client))
+        }
+        let visits = history.reduce(0) { $0 + $1.stats.count }
+        if visits == 0 { throw CleanExit.message("\(client.site.absoluteString): the statistics from \(since) to \(until) count no visits; nothing to move") }
+        try keep(StatisticsRebuild.csv(history, now: now - 10), at: target, stateDirectory: stateDirectory)
+        printError("goatimport: \(visits) visits on \(history.count) paths from \(since) to \(until), kept in \(target)")
         return target
     }
 }
