@@ -54,6 +54,9 @@ struct Migrate: ParsableCommand {
     @Flag(name: .long, help: "Import only; do not compare the two sites afterwards.")
     var noVerify = false
 
+    @Option(name: .long, help: ArgumentHelp("Hits per request to the target (as import's --batch-size).", valueName: "n"))
+    var batchSize: Int?
+
     @Flag(name: .long, help: "Rebuild the history from the source's statistics (a source without individual pageviews): visits per path and day; individual times and visits' sequences are lost.")
     var fromStatistics = false
 
@@ -82,6 +85,7 @@ struct Migrate: ParsableCommand {
 
         var importArguments = [file, "--site", to, "--format", "goatcounter-csv", "--state", statePath]
         if let toKeyFile { importArguments += ["--api-key-file", toKeyFile] }
+        if let batchSize { importArguments += ["--batch-size", String(batchSize)] }
         printError("goatimport: importing \(file) into \(to)")
         var importer = try Import.parse(importArguments)
         try importer.run()
