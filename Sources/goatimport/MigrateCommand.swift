@@ -175,7 +175,7 @@ struct Migrate: ParsableCommand {
     /// kept beside the state file: a rerun imports the same file, whose checkpoints send nothing
     /// twice, instead of rebuilding from statistics that may have moved on.
     private func statisticsFile(_ client: GoatCounterClient, stateDirectory: String) throws -> String {
-        let target = "\(stateDirectory)/migrate-\(client.site.host ?? "site")-statistics.csv"
+        let target = "\(stateDirectory)/migrate-\(client.site.host ?? "site")-statistics-since-\(since).csv"
         printError(Self.statisticsLoss)
         if FileManager.default.fileExists(atPath: target) {
             printError("goatimport: using the rebuild kept from an earlier run: \(target)")
