@@ -146,19 +146,26 @@ struct Migrate: ParsableCommand {
             throw CleanExit.message("export \(id) of \(client.site.absoluteString): \(Verify.emptyExport); nothing to move. `migrate --from-statistics` rebuilds the history from the source's statistics instead (visits per path and day; individual times and visits are lost)")
         }
         let target = path(id)
-        try keep(data, at: target, stateDirectory: stateDirectory)
+        try keep(at: target, stateDirectory: stateDirectory) { try $0(data) }
         printError("goatimport: export \(id): \(data.count) bytes kept in \(target)")
         return target
     }
 
     /// Writes a download or a rebuild beside the state file in one step (a temporary file
     /// renamed), readable by its owner only: a file there is whole, and a rerun reuses it.
-    private func keep(_ data: Data, at target: String, stateDirectory: String) throws {
+    /// `write` hands its pieces to the function it is given.
+    private func keep(at target: String, stateDirectory: String, write: ((Data) throws -> Void) throws -> Void) throws {
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let temporary = target + ".part"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
-              rename(temporary, target) == 0 else {
-            throw CleanExit.message("\(target): cannot write (\(String(cString: strerror(errno))))")
+        do {
+            guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
+                  let handle = FileHandle(forWritingAtPath: temporary) else { throw SystemError(errno: errno, context: "create") }
+            defer { try? handle.close() }
+            try write { try handle.write(contentsOf: $0) }
+            try handle.synchronize()
+            guard rename(temporary, target) == 0 else { throw SystemError(errno: errno, context: "rename") }
+        } catch {
+            throw CleanExit.message("\(target): cannot write (\(error))")
         }
     }
 
@@ -201,7 +208,7 @@ struct Migrate: ParsableCommand {
         }
         let visits = history.reduce(0) { $0 + $1.stats.count }
         if visits == 0 { throw CleanExit.message("\(client.site.absoluteString): the statistics from \(since) to \(until) count no visits; nothing to move") }
-        try keep(StatisticsRebuild.csv(history, now: now - 10), at: target, stateDirectory: stateDirectory)
+        try keep(at: target, stateDirectory: stateDirectory) { try StatisticsRebuild.write(history, now: now - 10, to: $0) }
         printError("goatimport: \(visits) visits on \(history.count) paths from \(since) to \(until), kept in \(target)")
         return target
     }

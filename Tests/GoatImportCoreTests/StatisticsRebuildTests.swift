@@ -86,6 +86,20 @@ struct StatisticsRebuildTests {
         #expect(times.count == 7)
     }
 
+    @Test("a large history is written in pieces of about a megabyte, cut only between rows")
+    func pieces() throws {
+        let days = (1...28).map { DayStats(day: String(format: "2026-02-%02d", $0), daily: 1000) }
+        var stats = try Self.decode(HitStatsPage.self, Self.hits).hits[0]
+        stats.days = days
+        var pieces: [Data] = []
+        StatisticsRebuild.write([StatisticsRebuild.PathHistory(stats: stats)], now: Int.max) { pieces.append($0) }
+        #expect(pieces.count > 1)
+        #expect(pieces.dropLast().allSatisfy { $0.last == UInt8(ascii: "\n") && $0.count >= 1 << 20 })
+        let rows = try ExportCSV.parse(csv: pieces.reduce(Data(), +))
+        #expect(rows.count == 28_000)
+        #expect(Set(rows.map(\.session)).count == 28_000)
+    }
+
     @Test("a day without hours, or whose hours do not add up, spreads its count over the day")
     func noHours() {
         let times = StatisticsRebuild.times([DayStats(day: "2026-01-02", daily: 48), DayStats(day: "2026-01-01", daily: 3, hourly: [1])],

@@ -36,6 +36,14 @@ public enum StatisticsRebuild {
     /// The export, header first. `now` (UTC seconds) bounds the rows' times: the server refuses
     /// a time in the future, and today's counts may sit in the current hour.
     public static func csv(_ paths: [PathHistory], now: Int) -> Data {
+        var data = Data()
+        write(paths, now: now) { data.append($0) }
+        return data
+    }
+
+    /// The same export in pieces of about a megabyte, for a file: a site's whole history need
+    /// not be in memory at once.
+    public static func write(_ paths: [PathHistory], now: Int, to sink: (Data) throws -> Void) rethrows {
         var out = "2" + ExportRowHit.columns.joined(separator: ",") + "\n"
         for path in paths {
             let times = self.times(path.stats.days, now: now)
@@ -51,9 +59,13 @@ public enum StatisticsRebuild {
                               "stats-\(path.stats.pathID)-\(day)-\(index)", "0", referrer, scheme, size, location, "1",
                               rfc3339(time)]
                 out += fields.map(quoted).joined(separator: ",") + "\n"
+                if out.utf8.count >= 1 << 20 {
+                    try sink(Data(out.utf8))
+                    out = ""
+                }
             }
         }
-        return Data(out.utf8)
+        try sink(Data(out.utf8))
     }
 
     /// Each visit's day, its number within the day and its time, in time order. A day whose
