@@ -88,6 +88,19 @@ final class RealServerMigrateStatisticsTests: XCTestCase {
         assertEqualStatistics(try snapshot(target, to), expected, "after the rerun")
     }
 
+    /// A source key without "Read statistics" (2.7.0 refuses with a 403 HTML page): one line
+    /// that names the permission, nothing sent.
+    func testKeyWithoutStatisticsPermission() throws {
+        let source = try RealGoatCounter(.v2_7_0), target = try RealGoatCounter(.v2_7_0, collectIndividualPageviews: true)
+        _ = try source.sql("update api_tokens set permissions = permissions & ~64")
+        let (args, env) = arguments(source, target, state: TestPaths.tempDir().appendingPathComponent("state/state.json").path)
+        let r = try GoatImportCoreTests.run(TestPaths.binary, args, environment: env)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("needs a source key with the \"Read statistics\" permission"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("<html"), "no HTML page in the message: \(r.stderr)")
+        XCTAssertEqual(try target.pathCounts(target.sites[0]).pageviews, 0)
+    }
+
     /// kill -9 while the rebuild is being sent (10 hits a request, one request a second), then a
     /// rerun: the statistics equal the source's. A batch in flight at the kill may be sent again,
     /// but its hits carry the same sessions, so they are no new visits.
