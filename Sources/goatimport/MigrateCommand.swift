@@ -60,8 +60,8 @@ struct Migrate: ParsableCommand {
     @Flag(name: .long, help: "Rebuild the history from the source's statistics (a source without individual pageviews): visits per path and day; individual times and visits' sequences are lost.")
     var fromStatistics = false
 
-    @Option(name: .long, help: ArgumentHelp("With --from-statistics: the first day to read (yyyy-mm-dd, UTC).", valueName: "day"))
-    var since: String = "2019-01-01"
+    @Option(name: .long, help: ArgumentHelp("With --from-statistics: the first day to read (yyyy-mm-dd, UTC; default 2019-01-01).", valueName: "day"))
+    var since: String?
 
     static let sourceKeyVariable = "GOATCOUNTER_SOURCE_API_KEY"
 
@@ -70,6 +70,7 @@ struct Migrate: ParsableCommand {
     }
 
     private func migrate() throws {
+        if since != nil && !fromStatistics { throw CleanExit.message("--since goes with --from-statistics (an export holds the whole history)") }
         let statePath = state ?? CheckpointStore.defaultPath()
         let source: GoatCounterClient
         do {
@@ -90,7 +91,7 @@ struct Migrate: ParsableCommand {
         var importer = try Import.parse(importArguments)
         try importer.run()
         if fromStatistics {
-            printError("goatimport: not compared: the target's statistics are the comparison (per path and day)")
+            printError("goatimport: no comparison after a rebuild from statistics (verify compares exports): compare the two sites' statistics per path and day")
             return
         }
         if noVerify { return }
@@ -115,22 +116,19 @@ struct Migrate: ParsableCommand {
             printError("goatimport: using the kept download of export \(exportId): \(path(exportId))")
             return path(exportId)
         }
-        let stop = StopSignal()
-        let signals = SignalHandlers { _ in stop.stop() }
-        defer { signals.cancel() }
-        let api = GoatCounterAPI(client: client, stop: stop)
-        api.onWait = { seconds, reason in printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason)) }
         let data: Data
         let id: Int
         do {
+            let api = sourceAPI(client)
+            defer { api.signals.cancel() }
             if let exportId {
                 id = exportId
             } else {
-                guard let started = try api.startExport().id else { throw CleanExit.message("\(client.site.absoluteString): the export reply has no id") }
+                guard let started = try api.api.startExport().id else { throw CleanExit.message("\(client.site.absoluteString): the export reply has no id") }
                 id = started
                 printError("goatimport: export \(id) of \(client.site.absoluteString) started (reuse it with --export-id \(id))")
             }
-            data = try api.waitForExport(id: id, timeout: exportTimeout)
+            data = try api.api.waitForExport(id: id, timeout: exportTimeout)
         } catch let error as GoatCounterAPI.RateLimited where error.limiter == .export {
             throw CleanExit.message(Verify.exportRefused(error))
         } catch GoatCounterAPI.Failure.stopped {
@@ -149,6 +147,15 @@ struct Migrate: ParsableCommand {
         try keep(at: target, stateDirectory: stateDirectory) { try $0(data) }
         printError("goatimport: export \(id): \(data.count) bytes kept in \(target)")
         return target
+    }
+
+    /// The source's API, its waits said on stderr and ended by a signal (cancel `signals` after).
+    private func sourceAPI(_ client: GoatCounterClient) -> (api: GoatCounterAPI, signals: SignalHandlers) {
+        let stop = StopSignal()
+        let signals = SignalHandlers { _ in stop.stop() }
+        let api = GoatCounterAPI(client: client, stop: stop)
+        api.onWait = { seconds, reason in printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason)) }
+        return (api, signals)
     }
 
     /// Writes a download or a rebuild beside the state file in one step (a temporary file
@@ -182,6 +189,7 @@ struct Migrate: ParsableCommand {
     /// kept beside the state file: a rerun imports the same file, whose checkpoints send nothing
     /// twice, instead of rebuilding from statistics that may have moved on.
     private func statisticsFile(_ client: GoatCounterClient, stateDirectory: String) throws -> String {
+        let since = self.since ?? "2019-01-01"
         let target = "\(stateDirectory)/migrate-\(client.site.host ?? "site")-statistics-since-\(since).csv"
         printError(Self.statisticsLoss)
         if FileManager.default.fileExists(atPath: target) {
@@ -191,14 +199,11 @@ struct Migrate: ParsableCommand {
         guard StatisticsRebuild.midnight(since) != nil, since.count == 10 else { throw CleanExit.message("--since: \"\(since)\" is not yyyy-mm-dd") }
         let now = Int(Date().timeIntervalSince1970)
         let until = StatisticsHistory.day(now / 86400)
-        let stop = StopSignal()
-        let signals = SignalHandlers { _ in stop.stop() }
-        defer { signals.cancel() }
-        let api = GoatCounterAPI(client: client, stop: stop)
-        api.onWait = { seconds, reason in printError(String(format: "goatimport: waiting %.0f s (%@)", seconds, reason)) }
         let history: [StatisticsRebuild.PathHistory]
         do {
-            history = try StatisticsHistory.fetch(api, since: since, until: until) { printError("goatimport: statistics \($0)") }
+            let api = sourceAPI(client)
+            defer { api.signals.cancel() }
+            history = try StatisticsHistory.fetch(api.api, since: since, until: until) { printError("goatimport: statistics \($0)") }
         } catch GoatCounterAPI.Failure.stopped {
             throw CleanExit.message("interrupted")
         } catch let error as APIError where error.status == 403 && !error.message.contains("does not have access") {

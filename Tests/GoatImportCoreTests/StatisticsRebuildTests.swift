@@ -121,6 +121,14 @@ struct StatisticsRebuildTests {
         #expect(none.next() == nil)
     }
 
+    @Test("migrate takes --since only with --from-statistics: an export holds everything")
+    func sinceNeedsStatistics() throws {
+        let r = try run(TestPaths.binary, ["migrate", "--from", "http://127.0.0.1:9", "--to", "http://127.0.0.1:9", "--since", "2026-01-01"],
+                        environment: testEnvironment())
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("--since goes with --from-statistics"), "\(r.stderr)")
+    }
+
     @Test("the range is read month by month, both ends included")
     func months() {
         let m = StatisticsHistory.months(since: "2025-11-15", until: "2026-02-03")
