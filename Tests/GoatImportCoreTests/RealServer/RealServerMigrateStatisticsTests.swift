@@ -37,8 +37,8 @@ final class RealServerMigrateStatisticsTests: XCTestCase {
         return out
     }
 
-    func filledSource() throws -> (RealGoatCounter, [String: PathSnapshot]) {
-        let source = try RealGoatCounter(.v2_7_0)
+    func filledSource(_ version: RealGoatCounter.Version = .v2_7_0) throws -> (RealGoatCounter, [String: PathSnapshot]) {
+        let source = try RealGoatCounter(version)
         let site = source.sites[0]
         for input in [["--format", "combined", TestPaths.fixture("nginx/combined.log")], [ExportCSVTests.gzPath]] {
             let r = try GoatImportCoreTests.run(TestPaths.binary, ["--site", site.url, "--no-state"] + input, environment: testEnvironment(key: site.key))
@@ -86,6 +86,23 @@ final class RealServerMigrateStatisticsTests: XCTestCase {
         try target.waitUntilStored(to)
         XCTAssertEqual(try target.pathCounts(to).pageviews, sent, "the rerun sent nothing")
         assertEqualStatistics(try snapshot(target, to), expected, "after the rerun")
+    }
+
+    /// A 2.4.1 source (which has the statistics API too, and keeps referrers as host and path
+    /// under `h`): the same visits per path and day, titles and events in a 2.7.0 target, and
+    /// each path's referrers add up to the same counts (2.7.0 files them as whole URLs).
+    func testRebuildFrom241() throws {
+        let (source, expected) = try filledSource(.v2_4_1)
+        let target = try RealGoatCounter(.v2_7_0, collectIndividualPageviews: true)
+        let (args, env) = arguments(source, target, state: TestPaths.tempDir().appendingPathComponent("state/state.json").path)
+        let r = try GoatImportCoreTests.run(TestPaths.binary, args, environment: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try target.waitUntilStored(target.sites[0])
+        let got = try snapshot(target, target.sites[0])
+        func counts(_ s: [String: PathSnapshot]) -> [String: String] {
+            s.mapValues { "\($0.title) \($0.event) \($0.days.sorted { $0.key < $1.key }) refs \($0.referrers.map { $0.split(separator: "|").last! }.sorted())" }
+        }
+        XCTAssertEqual(counts(got), counts(expected))
     }
 
     /// A source key without "Read statistics" (2.7.0 refuses with a 403 HTML page): one line
