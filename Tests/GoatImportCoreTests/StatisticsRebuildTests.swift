@@ -44,6 +44,9 @@ struct StatisticsRebuildTests {
         #expect(try Self.decode(StatsEntriesPage.self, Self.locations).entries[1] == StatsEntry(id: "BR", name: "Brazil", count: 3))
         let day = try Self.decode(HitStatsPage.self, Self.hits).hits[0].days[0]
         #expect(day.hourly.count == 24 && day.hourly.reduce(0, +) == day.daily)
+        // Two sites agree on a day by its count; where in the day the visits fell is placement.
+        #expect(day == DayStats(day: "2026-11-27", daily: 7))
+        #expect(day != DayStats(day: "2026-11-27", daily: 6, hourly: day.hourly))
     }
 
     @Test("each counted visit becomes one hit of its own session, in its day and hour, title and event kept")
