@@ -25,7 +25,12 @@ fi
 
 root=${GI_UNITS_ROOT:-}
 fresh=no
-if [ -z "$root" ]; then root=$(mktemp -d /var/tmp/gi-units.XXXXXX); fresh=yes; fi
+if [ -z "$root" ]; then
+  root=$(mktemp -d /var/tmp/gi-units.XXXXXX); fresh=yes
+  # mktemp makes it 0700: as the container's "/" that locks out every unprivileged user, and the
+  # units' DynamicUser failed at once (status=200/CHDIR, no journal socket).
+  chmod 0755 "$root"
+fi
 if [ ! -x "$root/usr/bin/systemctl" ]; then
   log "debootstrap into $root"
   debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,logrotate bookworm "$root" \

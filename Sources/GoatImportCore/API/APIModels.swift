@@ -280,7 +280,10 @@ public struct SiteSettings: Codable, Sendable, Equatable {
         allowBosmang = c.lenient(.allowBosmang)
         dataRetention = c.lenient(.dataRetention)
         campaigns = c.lenient(.campaigns)
-        ignoreIPs = c.lenient(.ignoreIPs)
+        // Real servers write the list as one comma-separated string ("" for none).
+        ignoreIPs = c.lenient(.ignoreIPs) ?? (c.lenient(.ignoreIPs) as String?).map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
         collect = c.lenient(.collect)
         collectRegions = c.lenient(.collectRegions)
     }
@@ -326,6 +329,8 @@ public struct Site: Codable, Sendable {
         case planPending = "plan_pending", stripe, planCancelAt = "plan_cancel_at", billingAmount = "billing_amount"
         case extraPageviews = "extra_pageviews", billingAnchor = "billing_anchor", settings, userDefaults = "user_defaults"
         case receivedData = "received_data", state, createdAt = "created_at", updatedAt = "updated_at", firstHitAt = "first_hit_at"
+        /// What real 2.4.1 and 2.7.0 servers write for `settings` (their JSON tag is misspelt).
+        case servedSettings = "setttings"
     }
 
     public init(from decoder: Decoder) throws {
@@ -343,7 +348,7 @@ public struct Site: Codable, Sendable {
         billingAmount = c.lenient(.billingAmount)
         extraPageviews = c.lenient(.extraPageviews)
         billingAnchor = c.time(.billingAnchor)
-        settings = c.lenient(.settings)
+        settings = c.lenient(.settings) ?? c.lenient(.servedSettings)
         userDefaults = c.lenient(.userDefaults)
         receivedData = c.lenient(.receivedData)
         state = c.lenient(.state)

@@ -7,12 +7,18 @@ import Foundation
 /// the rest by key (Go's `url.Values.Encode`). Servers differ in details (percent-encoding,
 /// trailing slashes), so the comparison key is normalised further, the same way on both sides:
 /// the query is decoded and re-encoded as `Encode` writes it, and a trailing slash is ignored
-/// (`/a/` and `/a` are one path).
+/// (`/a/` and `/a` are one path). ASCII letters are lowered: the server's paths are unique by
+/// `lower(path)`, so `/About` and `/about` are filed (and counted in a visit) as one path, under
+/// the spelling it saw first.
 public enum PathCleaner {
     public static let droppedKeys: Set<String> = ["fbclid", "gclid", "msclkid", "ref", "mc_cid", "mc_eid", "_ga", "_gl"]
 
     public static func clean(_ path: String) -> String {
-        let trimmed = path.trimmingCharacters(in: .whitespacesAndNewlines)
+        var lowered = String.UnicodeScalarView()
+        for u in path.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars {
+            lowered.append(("A"..."Z").contains(u) ? Unicode.Scalar(u.value + 0x20)! : u)
+        }
+        let trimmed = String(lowered)
         var base = trimmed
         var query: Substring?
         if let q = trimmed.firstIndex(of: "?") {
@@ -85,6 +91,12 @@ public struct DayPath: Hashable, Comparable, Sendable {
 /// Collects what the log says GoatCounter should have: the importer's hits (the same bytes a
 /// run would post), tallied per cleaned path and day. Hits the server is known to drop are set
 /// apart: `/favicon.ico`, referrers on `localhost`, addresses in the site's ignore list.
+///
+/// Beside the pageviews (for an export, by UTC day) it tallies visits as GoatCounter's
+/// statistics count them: a path once per visit, on the day of the visit's first view of it,
+/// shifted by `dayOffset` (see `StatsVerification.offset`). A visit is the hit's `session`; a hit
+/// without one (sessions off) belongs to its address and user agent, as the server's own
+/// session over an import.
 public final class ExpectedHitsSink: HitSink {
     public enum Exclusion: String, CaseIterable, Sendable {
         case favicon = "requests for /favicon.ico"
@@ -102,8 +114,17 @@ public final class ExpectedHitsSink: HitSink {
     public private(set) var first: String?
     public private(set) var last: String?
     public private(set) var undecodable = 0
+    /// Seconds added to a hit's UTC time to find its statistics day.
+    public let dayOffset: Int
+    /// Visits per cleaned path and day (shifted by `dayOffset`).
+    public private(set) var visits: [DayPath: Int] = [:]
+    /// Visit and path of every first view so far.
+    private var viewed: Set<String> = []
 
-    public init(ignoredIPs: Set<String> = []) { self.ignoredIPs = ignoredIPs }
+    public init(ignoredIPs: Set<String> = [], dayOffset: Int = 0) {
+        self.ignoredIPs = ignoredIPs
+        self.dayOffset = dayOffset
+    }
 
     private struct Hit: Decodable {
         var path: String
@@ -111,6 +132,8 @@ public final class ExpectedHitsSink: HitSink {
         var bot: Int?
         var ref: String?
         var ip: String?
+        var user_agent: String?
+        var session: String?
         var created_at: String?
     }
 
@@ -133,6 +156,10 @@ public final class ExpectedHitsSink: HitSink {
         if let ref = hit.ref, Self.isLocalhostReferrer(ref) { excluded[.referrerSpam, default: 0] += 1; return }
         if let ip = hit.ip, ignoredIPs.contains(ip) { excluded[.ignoredIP, default: 0] += 1; return }
         counts[DayPath(day: String(time.prefix(10)), path: path), default: 0] += 1
+        let visit = hit.session ?? "\(hit.ip ?? "")\u{0}\(hit.user_agent ?? "")"
+        if viewed.insert(visit + "\u{0}" + path).inserted, let day = StatsVerification.day(time, offset: dayOffset) {
+            visits[DayPath(day: day, path: path), default: 0] += 1
+        }
     }
 
     public func finish() throws {}
@@ -154,11 +181,19 @@ public struct Verification: Sendable {
 
     public var expected: [DayPath: Int]
     public var recorded: [DayPath: Int]
-    /// Rows of the export that were not compared, by reason.
+    /// Rows of the export (or paths of the statistics) that were not compared, by reason.
     public var notCompared: [String: Int] = [:]
     /// The compared interval, `[from, to]` as RFC 3339 UTC strings.
     public var from: String
     public var to: String
+
+    public init(expected: [DayPath: Int], recorded: [DayPath: Int], notCompared: [String: Int], from: String, to: String) {
+        self.expected = expected
+        self.recorded = recorded
+        self.notCompared = notCompared
+        self.from = from
+        self.to = to
+    }
 
     /// Compares the export's rows within `[from, to]` (inclusive; RFC 3339 UTC to the second,
     /// which compares as strings) with the expected counts.
