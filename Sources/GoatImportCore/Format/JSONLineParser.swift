@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// A format whose lines are JSON objects (Caddy, nginx `escape=json`): fields are read from
 /// key paths such as `request.headers.User-Agent`.
 ///
@@ -108,11 +111,15 @@ public final class JSONLineParser: LineParser {
         mutating func string() -> (start: Int, end: Int)? {
             guard consume(UInt8(ascii: "\"")) else { return nil }
             let start = i
-            while i < end {
-                let c = base[i]
-                if c == UInt8(ascii: "\"") { i += 1; return (start, i - 1) }
-                i += c == UInt8(ascii: "\\") ? 2 : 1
+            // The next quote ends the string unless an odd run of backslashes escapes it.
+            while i < end, let hit = memchr(base + i, 0x22, end - i) {
+                let q = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+                var k = q
+                while k > start && base[k - 1] == UInt8(ascii: "\\") { k -= 1 }
+                i = q + 1
+                if (q - k) % 2 == 0 { return (start, q) }
             }
+            i = end
             return nil
         }
 

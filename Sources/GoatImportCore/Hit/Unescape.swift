@@ -30,8 +30,13 @@ public enum Unescape {
         if style == .hash { return decodeHex(p, count, marker: 0x23, into: out) }
         var i = 0
         while i < count {
+            // The bytes up to the next backslash are copied in one piece (a Docker log line
+            // is decoded whole: byte by byte it was a quarter of the run).
+            guard let hit = memchr(p + i, 0x5C, count - i) else { return out.append(p + i, count: count - i) }
+            let at = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - p
+            if at > i { out.append(p + i, count: at - i); i = at }
             let c = p[i]
-            guard c == 0x5C, i + 1 < count else { out.append(c); i += 1; continue }
+            guard i + 1 < count else { out.append(c); i += 1; continue }
             let e = p[i + 1]
             switch e {
             case UInt8(ascii: "x") where style == .backslash && i + 3 < count && hex(p[i + 2]) >= 0 && hex(p[i + 3]) >= 0:
