@@ -63,6 +63,9 @@ public final class FileFollower {
         public let path: String
         /// What to store once this line is acknowledged.
         public let checkpoint: Checkpoint
+        /// The open file the line was read from: what lies before the line is read from this
+        /// descriptor, since the path may name another file by now.
+        let file: LogFile
         public var endOffset: Int64 { checkpoint.offset }
         public var lineNumber: Int { checkpoint.line }
         /// The line's bytes (without newline), copied.
@@ -194,7 +197,7 @@ public final class FileFollower {
         r.emittedLine = r.baseLine + line.number
         let checkpoint = Checkpoint(fingerprint: r.identity!, offset: line.endOffset, tail: tail,
                                     line: r.baseLine + line.number, path: r.file.path)
-        return FollowedLine(line: line, identity: r.identity!, path: r.file.path, checkpoint: checkpoint)
+        return FollowedLine(line: line, identity: r.identity!, path: r.file.path, checkpoint: checkpoint, file: r.file)
     }
 
     /// At the end of the current file: look at `path` (rotation, truncation), and move on from
