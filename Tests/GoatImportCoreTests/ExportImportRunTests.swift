@@ -150,6 +150,7 @@ struct ExportImportRunTests {
         let r = try run(bin, ["migrate", "--from", source.url, "--to", target.url, "--state", state, "--settle", "0"], environment: env())
         #expect(r.status == 1)
         #expect(r.stderr.contains("\"Individual pageviews\""), "\(r.stderr)")
+        #expect(r.stderr.contains("migrate --from-statistics"), "the way out is named: \(r.stderr)")
         #expect(try target.hits().isEmpty)
     }
 }

@@ -323,6 +323,32 @@ public final class GoatCounterAPI {
         }
     }
 
+    /// The breakdowns `statsEntries` reads.
+    public enum Breakdown: Sendable {
+        /// `GET /api/v0/stats/hits/{path_id}`: one path's referrers.
+        case referrers(pathID: Int)
+        /// `GET /api/v0/stats/{page}?include_paths={path_id}`: `locations`, `sizes`, `browsers`…
+        /// of one path.
+        case page(String, pathID: Int)
+    }
+
+    /// A breakdown from `start` to `end` (`yyyy-mm-dd`, both days included), every page (by
+    /// `offset`), through the one request loop.
+    public func statsEntries(_ breakdown: Breakdown, start: String, end: String) throws -> [StatsEntry] {
+        var all: [StatsEntry] = []
+        while true {
+            let path: String
+            switch breakdown {
+            case .referrers(let id): path = "/api/v0/stats/hits/\(id)?"
+            case .page(let page, let id): path = "/api/v0/stats/\(page)?include_paths=\(id)&"
+            }
+            let page = try json(StatsEntriesPage.self, "GET", path + "start=\(start)&end=\(end)&limit=100&offset=\(all.count)",
+                                idempotent: true)
+            all += page.entries
+            if !page.more || page.entries.isEmpty { return all }
+        }
+    }
+
     // MARK: export
 
     /// `POST /api/v0/export` (export): starts an export of the hits with an id above

@@ -17,8 +17,8 @@ public struct HitStatsPage: Decodable, Sendable {
     }
 }
 
-/// One path's counts. The statistics keep no individual time nor visit: a day's `daily` is all
-/// there is below the day (plus `hourly`, which goatimport does not use).
+/// One path's counts. The statistics keep no individual time nor visit: a day's `daily` and its
+/// `hourly` counts are all there is below the day.
 public struct PathStats: Decodable, Sendable {
     public var pathID: Int
     public var path: String
@@ -42,8 +42,29 @@ public struct PathStats: Decodable, Sendable {
     }
 }
 
-/// `day` is `yyyy-mm-dd` in the site's time zone as the server reports it.
+/// `day` is `yyyy-mm-dd` in the site's time zone as the server reports it; `hourly` its 24 hours
+/// (visits, like `daily`; empty when the reply has none).
 public struct DayStats: Decodable, Sendable, Equatable {
     public var day: String
     public var daily: Int
+    public var hourly: [Int]
+
+    enum CodingKeys: String, CodingKey { case day, daily, hourly }
+
+    public init(day: String, daily: Int, hourly: [Int] = []) {
+        self.day = day
+        self.daily = daily
+        self.hourly = hourly
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        day = try c.decode(String.self, forKey: .day)
+        daily = try c.decodeIfPresent(Int.self, forKey: .daily) ?? 0
+        hourly = try c.decodeIfPresent([Int].self, forKey: .hourly) ?? []
+    }
+
+    /// Equal counts on the same day: two sites agree per day whichever hours their visits fell in
+    /// (a rebuild from the statistics places them, a log import has their own times).
+    public static func == (a: DayStats, b: DayStats) -> Bool { a.day == b.day && a.daily == b.daily }
 }

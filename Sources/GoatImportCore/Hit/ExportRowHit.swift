@@ -8,7 +8,8 @@
 ///   older than sessions) gets one of its own, from its line.
 /// - `Referrer` by its `Referrer scheme`: `h` (kept as host and path) is sent as an https URL;
 ///   `c` (a campaign) as `utm_source` in `query`; `o` (another scheme, an app) as an
-///   `android-app://` URL; `g` (a name the server gives a known site) as that site's URL.
+///   `android-app://` URL; `g` (a name the server gives a known site) as that site's URL. A
+///   referrer that is a whole URL already (as 2.7 keeps them) goes as it is.
 /// - `UserAgent` when the export has one (2.4.x); `Browser` and `System` are the server's own
 ///   reading of it and cannot be sent. `Screen size` as `size`, `Location` as `location`,
 ///   `Bot` as the `bot` hint. `FirstVisit` follows from the sessions.
@@ -132,6 +133,13 @@ public final class ExportRowHit {
         let ref = fields.field(Column.referrer.rawValue)
         guard ref.count > 0 else { return }
         let scheme = fields.field(Column.refScheme.rawValue).first ?? UInt8(ascii: "h")
+        if scheme != UInt8(ascii: "c") && scheme != UInt8(ascii: "g") && Self.hasURLScheme(ref) {
+            // A whole URL already (2.7 keeps referrers so; a rebuild from its statistics has them).
+            out.append(",\"ref\":\"")
+            JSONString.append(ref.baseAddress!, ref.count, maxCharacters: limits.ref, invalid: .percentEncode, to: out)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         switch scheme {
         case UInt8(ascii: "c"):
             // The server takes a campaign's name from utm_source (percent-encoded in a query).
@@ -154,6 +162,31 @@ public final class ExportRowHit {
         }
         JSONString.append(ref.baseAddress!, ref.count, maxCharacters: limits.ref - 16, invalid: .percentEncode, to: out)
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether a referrer starts with a URL scheme (`https://`, `android-app://`): letters first,
+    /// then letters, digits, `+`, `-` or `.` up to `://`. A 2.4 export's `h` referrer
+    /// (`twitter.com/search?q=…`) has none, even when its query holds a URL.
+    static func hasURLScheme(_ ref: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < ref.count {
+            let b = ref[i]
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): break
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."):
+                if i == 0 { return false }
+            case UInt8(ascii: ":"):
+                return i > 0 && i + 2 < ref.count && ref[i + 1] == UInt8(ascii: "/") && ref[i + 2] == UInt8(ascii: "/")
+            default: return false
+            }
+            i += 1
+        }
+        return false
+    }
+
+    public static func hasURLScheme(_ ref: String) -> Bool {
+        var ref = ref
+        return ref.withUTF8 { hasURLScheme($0) }
     }
 
     /// `1440,900,2`, `412,915,2.625` or empty: sent as written, so only digits, dots and commas.
