@@ -84,17 +84,17 @@ struct DriverModelTests {
             case 45..<55:
                 ops.append("rotate")
                 endPartial()
-                try shift()
+                try dir.shiftRotated()
                 try FileManager.default.moveItem(atPath: live, toPath: dir.file("access.log.1"))
                 dir.write("access.log", "")
             case 55..<62:
                 ops.append("copytruncate")
                 completePartial()
-                try shift()
+                try dir.shiftRotated()
                 try FileManager.default.copyItem(atPath: live, toPath: dir.file("access.log.1"))
                 precondition(truncate(live, 0) == 0)
             case 62..<70:
-                let candidates = rotated().filter { !$0.name.hasSuffix(".gz") && $0.gen > 1 }
+                let candidates = dir.rotated().filter { !$0.name.hasSuffix(".gz") && $0.gen > 1 }
                 guard !candidates.isEmpty else { return }
                 ops.append("gzip")
                 dir.gzip(candidates[Int(rng.next() % UInt64(candidates.count))].name)
@@ -122,22 +122,6 @@ struct DriverModelTests {
             let hasLine = (try? String(contentsOfFile: live, encoding: .utf8))?.contains("\n") ?? false
             dir.append("access.log", hasLine && rng.next() % 2 == 0 ? String(rest.dropLast()) : rest)
             partial = nil
-        }
-
-        func rotated() -> [(gen: Int, name: String)] {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-            return names.compactMap { name in
-                guard name.hasPrefix("access.log.") else { return nil }
-                let rest = name.dropFirst("access.log.".count)
-                return Int(rest.hasSuffix(".gz") ? rest.dropLast(3) : rest).map { ($0, name) }
-            }.sorted { $0.gen > $1.gen }
-        }
-
-        func shift() throws {
-            for (gen, name) in rotated() {
-                let to = name.replacingOccurrences(of: "access.log.\(gen)", with: "access.log.\(gen + 1)")
-                try FileManager.default.moveItem(atPath: dir.file(name), toPath: dir.file(to))
-            }
         }
 
         /// One run over the state on disk; acknowledgements in order until `crashAfter`.

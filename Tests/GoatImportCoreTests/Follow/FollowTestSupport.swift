@@ -31,6 +31,24 @@ final class FollowTempDir {
         close(fd)
     }
 
+    /// The rotated files of `access.log` (`access.log.N`, `access.log.N.gz`), oldest first.
+    func rotated() -> [(gen: Int, name: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.compactMap { name in
+            guard name.hasPrefix("access.log.") else { return nil }
+            let rest = name.dropFirst("access.log.".count)
+            return Int(rest.hasSuffix(".gz") ? rest.dropLast(3) : rest).map { ($0, name) }
+        }.sorted { $0.gen > $1.gen }
+    }
+
+    /// logrotate's renaming: `access.log.N` becomes `access.log.N+1`, oldest first.
+    func shiftRotated() throws {
+        for (gen, name) in rotated() {
+            let to = name.replacingOccurrences(of: "access.log.\(gen)", with: "access.log.\(gen + 1)")
+            try FileManager.default.moveItem(atPath: file(name), toPath: file(to))
+        }
+    }
+
     /// `gzip -n name`: replaces `name` with `name.gz`.
     func gzip(_ name: String, keep: Bool = false) {
         let p = Process()
