@@ -68,6 +68,19 @@ let visit = best { tracker, _ in
     open = tracker.openVisits
     return sum
 }
+// As the lane merge does: the next group's slots warmed, then looked up.
+let group = Int(ProcessInfo.processInfo.environment["WARM_GROUP"] ?? "8") ?? 8
+let warmed = best { tracker, _ in
+    var sum: UInt64 = 0
+    var i = 0
+    while i < fields.count {
+        let end = min(i + group, fields.count)
+        for j in i..<end { tracker.warm(visitors[j]) }
+        for j in i..<end { sum &+= UInt64(tracker.session(visitor: visitors[j], time: fields[j].time)[0]) }
+        i = end
+    }
+    return sum
+}
 let both = best { tracker, raw in
     var sum: UInt64 = 0
     for f in fields {
@@ -78,4 +91,5 @@ let both = best { tracker, raw in
 print("\(hits) hits, \(open) visits open at the end")
 print(String(format: "visitor hash (IP, user agent)   %6.1f ns/hit", hash.ns))
 print(String(format: "visit lookup and id             %6.1f ns/hit", visit.ns))
+print(String(format: "visit lookup, warmed by %-3d      %6.1f ns/hit", group, warmed.ns))
 print(String(format: "both (SessionTracker.session)   %6.1f ns/hit", both.ns))

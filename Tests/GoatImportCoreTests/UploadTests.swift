@@ -44,7 +44,10 @@ struct UploadTests {
         let stats = try server.stats()
         #expect((stats["rate_limited"] as? Int ?? 99) <= windows, "at most one 429 per window")
         #expect(elapsed >= Double(windows - 1) * 2 - 0.5, "it did wait for the windows")
-        #expect(elapsed <= Double(windows - 1) * 2 * 1.25 + 3, "and not much longer")
+        // The span of the uploads as the server saw them: the binary's start and exit are slow
+        // under ThreadSanitizer on a loaded machine and say nothing about pacing.
+        let first = stats["first_count_at"] as? Double ?? 0, last = stats["last_count_at"] as? Double ?? .infinity
+        #expect(last - first <= Double(windows - 1) * 2 * 1.25 + 1, "and not much longer")
     }
 
     @Test("v2.4.1 style: no Retry-After, Reset is the window length, Remaining counts the request")

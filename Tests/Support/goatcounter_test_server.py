@@ -1172,6 +1172,10 @@ def new_stats():
         "connections": 0,
         "faults_applied": 0,
         "dropped_connections": 0,
+        # Monotonic seconds of the first and last count request, so a pacing test can time the
+        # uploads themselves and not the client's start and exit (slow under a sanitizer).
+        "first_count_at": None,
+        "last_count_at": None,
     }
 
 
@@ -2050,6 +2054,10 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.count_seq += 1
                 st.stats["count_requests"] += 1
+                now = time.monotonic()
+                if st.stats["first_count_at"] is None:
+                    st.stats["first_count_at"] = now
+                st.stats["last_count_at"] = now
                 ctx.count_seq = st.count_seq
         # 4. middleware.AllowContentType("application/json").
         if self.body_length_nonzero():

@@ -70,6 +70,9 @@ public final class FileFollower {
         public let path: String
         /// What to store once this line is acknowledged.
         public let checkpoint: Checkpoint
+        /// The open file the line was read from: what lies before the line is read from this
+        /// descriptor, since the path may name another file by now.
+        let file: LogFile
         public var endOffset: Int64 { checkpoint.offset }
         public var lineNumber: Int { checkpoint.line }
         /// The line's bytes (without newline), copied.
@@ -211,7 +214,7 @@ public final class FileFollower {
         let whole = Line(base: line.base, count: line.count, number: r.baseLine + line.number,
                          endOffset: line.endOffset, rawCount: line.rawCount)
         return FollowedLine(line: whole, stream: record?.stream ?? .stdout, problem: record?.problem,
-                            identity: r.identity!, path: r.file.path, checkpoint: checkpoint)
+                            identity: r.identity!, path: r.file.path, checkpoint: checkpoint, file: r.file)
     }
 
     /// At the end of the current file: look at `path` (rotation, truncation), and move on from

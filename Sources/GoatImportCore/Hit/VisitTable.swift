@@ -110,6 +110,15 @@ final class VisitTable {
         return shard.pointee.find(key)
     }
 
+    /// Loads the home slot of `rawKey` and returns its key, for `warm`: a caller that loads the
+    /// slots of many visitors in a tight loop keeps their cache misses in flight together, where
+    /// lookups one by one wait for each miss in turn (most new visitors miss the cache).
+    @inline(__always) func touch(_ rawKey: UInt64) -> UInt64 {
+        let key = VisitTable.stored(rawKey)
+        let shard = shards + Int(truncatingIfNeeded: key >> 56)
+        return shard.pointee.entries[shard.pointee.home(key)].key
+    }
+
     /// Stores a new visit in the empty slot `entry` returned for `rawKey`.
     func insert(_ e: UnsafeMutablePointer<Entry>, key rawKey: UInt64, start: Int, last: Int) {
         let key = VisitTable.stored(rawKey)

@@ -291,7 +291,7 @@ public final class Importer {
                     // A W3C log resumed at its checkpoint: its columns are in the `#Fields:` above.
                     let before = followed.endOffset - Int64(followed.line.rawCount)
                     if directives && before > 0 {
-                        do { try readDirectives(try InputOpener.open(path: followed.path), bytes: before) } catch {
+                        do { try readDirectives(followed.file.stream(), bytes: before) } catch {
                             options.onInputError?("\(followed.path): cannot read its #Fields: lines before the checkpoint (\(error))")
                         }
                     }

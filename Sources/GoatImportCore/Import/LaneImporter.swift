@@ -386,9 +386,19 @@ public final class LaneImporter {
             summary[.tooLong] += block.tooLongBefore
             summary.lines += block.tooLongBefore
             if let tracker = options.sessions {
-                for s in block.sessions {
-                    let id = tracker.session(visitor: s.visitor, time: s.time)
-                    (block.out.base + s.offset).update(from: id.baseAddress!, count: id.count)
+                // Eight visitors' slots warmed, then looked up: a new visitor's slot is a cache
+                // miss, and eight misses in flight together cost little more than one
+                // (bench-visits: 226–258 → 166–204 ns/hit on a loaded machine, 2 cores).
+                let sessions = block.sessions
+                var i = 0
+                while i < sessions.count {
+                    let end = min(i + 8, sessions.count)
+                    for j in i..<end { tracker.warm(sessions[j].visitor) }
+                    for s in sessions[i..<end] {
+                        let id = tracker.session(visitor: s.visitor, time: s.time)
+                        (block.out.base + s.offset).update(from: id.baseAddress!, count: id.count)
+                    }
+                    i = end
                 }
             }
             try block.out.write(to: fd)

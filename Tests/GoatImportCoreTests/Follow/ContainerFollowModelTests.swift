@@ -200,12 +200,7 @@ struct ContainerFollowModelTests {
         func rotatedName() throws -> String {
             rotations += 1
             guard kind == .docker else { return String(format: "%@.20261130-12%02d%02d", liveName, rotations / 60, rotations % 60) }
-            for name in rotatedNames() {   // oldest (highest number) first
-                let rest = name.dropFirst(liveName.count + 1)
-                let gz = rest.hasSuffix(".gz")
-                let n = Int(gz ? rest.dropLast(3) : rest)!
-                try FileManager.default.moveItem(atPath: dir.file(name), toPath: dir.file("\(liveName).\(n + 1)\(gz ? ".gz" : "")"))
-            }
+            try dir.shiftRotated(of: liveName)
             return "\(liveName).1"
         }
 

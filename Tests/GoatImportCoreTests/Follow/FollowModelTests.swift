@@ -129,26 +129,9 @@ struct FollowModelTests {
             if unseen { try pump() }
         }
 
-        func rotatedNames() -> [(gen: Int, name: String)] {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-            return names.compactMap { name in
-                guard name.hasPrefix("access.log.") else { return nil }
-                let rest = name.dropFirst("access.log.".count)
-                let num = rest.hasSuffix(".gz") ? rest.dropLast(3) : rest
-                return Int(num).map { ($0, name) }
-            }.sorted { $0.gen > $1.gen }
-        }
-
-        func shift() throws {
-            for (gen, name) in rotatedNames() {
-                let to = name.replacingOccurrences(of: "access.log.\(gen)", with: "access.log.\(gen + 1)")
-                try FileManager.default.moveItem(atPath: dir.file(name), toPath: dir.file(to))
-            }
-        }
-
         func renameRotate() throws {
             try timePasses()
-            try shift()
+            try dir.shiftRotated()
             try FileManager.default.moveItem(atPath: live, toPath: dir.file("access.log.1"))
             dir.write("access.log", "")    // logrotate's `create`
             writerOnLive = false           // the server writes to the old file until it reopens
@@ -167,7 +150,7 @@ struct FollowModelTests {
         func copyTruncate() throws {
             completePartial()
             try timePasses()
-            try shift()
+            try dir.shiftRotated()
             try FileManager.default.copyItem(atPath: live, toPath: dir.file("access.log.1"))
             precondition(ftruncate(writerFD, 0) == 0)
             writerFileHasLine = false
@@ -175,7 +158,7 @@ struct FollowModelTests {
 
         func gzipOne() {
             // Never the file the server still writes to.
-            let candidates = rotatedNames().filter { !$0.name.hasSuffix(".gz") && (writerOnLive || $0.gen != 1) }
+            let candidates = dir.rotated().filter { !$0.name.hasSuffix(".gz") && (writerOnLive || $0.gen != 1) }
             guard !candidates.isEmpty else { return }
             dir.gzip(candidates[Int(rng.next() % UInt64(candidates.count))].name)
         }

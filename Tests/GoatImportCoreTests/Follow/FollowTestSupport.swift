@@ -31,6 +31,24 @@ final class FollowTempDir {
         close(fd)
     }
 
+    /// The rotated files of `base` (`access.log.N`, `access.log.N.gz`), oldest first.
+    func rotated(of base: String = "access.log") -> [(gen: Int, name: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.compactMap { name in
+            guard name.hasPrefix(base + ".") else { return nil }
+            let rest = name.dropFirst(base.count + 1)
+            return Int(rest.hasSuffix(".gz") ? rest.dropLast(3) : rest).map { ($0, name) }
+        }.sorted { $0.gen > $1.gen }
+    }
+
+    /// logrotate's (and Docker's) renaming: `base.N` becomes `base.N+1`, oldest first.
+    func shiftRotated(of base: String = "access.log") throws {
+        for (gen, name) in rotated(of: base) {
+            let to = name.replacingOccurrences(of: "\(base).\(gen)", with: "\(base).\(gen + 1)")
+            try FileManager.default.moveItem(atPath: file(name), toPath: file(to))
+        }
+    }
+
     /// `gzip -n name`: replaces `name` with `name.gz`.
     func gzip(_ name: String, keep: Bool = false) {
         let p = Process()
