@@ -139,31 +139,83 @@ struct VisitTableTests {
 
     @Test("the table keeps every open visit through growth and drops only idle ones")
     func growth() {
-        let table = VisitTable()
+        let table = VisitTable(gap: 100)
         for k in 1...100_000 {
-            let e = table.entry(for: Self.key(k), dropIdleBefore: k - 100)
-            #expect(e.pointee.key == 0)
-            table.insert(e, key: Self.key(k), start: k, last: k)
+            let slot = table.find(Self.key(k), at: k, dropIdleBefore: k - 100)
+            #expect(!slot.found)
+            table.store(slot, key: Self.key(k), start: k, last: k)
         }
         // Keys idle since before 99,900 may have been dropped; the last 100 must all be there.
         for k in 99_901...100_000 {
-            let e = table.entry(for: Self.key(k), dropIdleBefore: 99_900)
-            #expect(e.pointee.key == Self.key(k) && table.absolute(e.pointee.start) == k)
+            let slot = table.find(Self.key(k), at: 100_000, dropIdleBefore: 99_900)
+            #expect(slot.found && slot.start == k && slot.last == k)
         }
         #expect(table.capacity <= 16_384, "size follows open visits, not all visitors ever seen")
     }
 
-    @Test("a million open visits take at most 32 MB of slots, and every one is found again")
+    @Test("a million open visits take at most 18 MB of slots, and every one is found again")
     func millionOpen() {
-        let table = VisitTable()
+        let table = VisitTable(gap: 8 * 3600)
         let t0 = 1_761_955_200
         for k in 1...1_000_000 {
-            table.insert(table.entry(for: Self.key(k), dropIdleBefore: t0 - 1), key: Self.key(k), start: t0 + k / 50, last: t0 + k / 50)
+            let t = t0 + k / 50
+            table.store(table.find(Self.key(k), at: t, dropIdleBefore: t0 - 1), key: Self.key(k), start: t, last: t)
         }
         #expect(table.count == 1_000_000)
-        #expect(table.capacity * MemoryLayout<VisitTable.Entry>.stride <= 32 << 20)
+        #expect(table.overflowCount == 0)
+        #expect(MemoryLayout<VisitTable.Entry>.stride == 12)
+        #expect(table.capacity * MemoryLayout<VisitTable.Entry>.stride <= 18 << 20)
         var found = 0
-        for k in stride(from: 1, through: 1_000_000, by: 997) where table.entry(for: Self.key(k), dropIdleBefore: t0 - 1).pointee.key == Self.key(k) { found += 1 }
+        for k in stride(from: 1, through: 1_000_000, by: 997) {
+            let slot = table.find(Self.key(k), at: t0 + 20_000, dropIdleBefore: t0 - 1)
+            if slot.found, slot.start == t0 + k / 50 { found += 1 }
+        }
         #expect(found == (1_000_000 - 1) / 997 + 1)
+    }
+
+    /// The times that do not fit an entry: a visit longer than its 18 bits, a hit from before
+    /// the window (a log read out of order), times near Int's ends, a window moved forward by a
+    /// jump in log time, and a gap longer than the window. Each must come back exactly.
+    @Test("times that do not fit 12 bytes come back exactly, through growth, window moves and prunes")
+    func overflowTimes() {
+        for gap in [8 * 3600, 8784 * 3600] {
+            let table = VisitTable(gap: gap)
+            let t0 = 1_761_955_200
+            var want: [UInt64: (Int, Int)] = [:]
+            func put(_ k: Int, _ start: Int, _ last: Int, at now: Int) {
+                let slot = table.find(Self.key(k), at: now, dropIdleBefore: Int.min)
+                table.store(slot, key: Self.key(k), start: start, last: last)
+                want[Self.key(k)] = (start, last)
+            }
+            put(1, t0, t0, at: t0)
+            put(2, t0 - 300 * 86400, t0 + 10, at: t0 + 10)          // a visit of 300 days
+            put(3, t0 - 400 * 86400, t0 - 400 * 86400, at: t0)      // before the window
+            put(4, Int.min + 5, Int.min + 5, at: t0)                 // untrusted extremes
+            put(5, Int.max - 5, Int.max - 5, at: t0)
+            put(6, t0 + 1, t0 + 1 + (1 << 18) - 2, at: t0 + 1)     // the longest visit that fits
+            put(6 + 1, t0 + 1, t0 + 1 + (1 << 18) - 1, at: t0 + 1) // one second longer
+            for k in 100..<5000 { put(k, t0 + k, t0 + k, at: t0 + k) }  // growth rebuilds every shard
+            // A visit first compact, then longer than 18 bits: it moves to the overflow.
+            put(1, t0, t0 + 400_000, at: t0 + 400_000)
+            for (key, v) in want {
+                let slot = table.find(key, at: t0 + 400_000, dropIdleBefore: Int.min)
+                #expect(slot.found && slot.start == v.0 && slot.last == v.1, "gap \(gap), key \(key)")
+            }
+            #expect(table.count == want.count)
+            #expect(table.overflowCount == (gap > 1 << 22 ? want.count : 6), "only the visits that do not fit overflow")
+            // 100 days later: the window moves and drops every visit idle past the gap, overflow
+            // records too; a visit continued then is found with its old start.
+            let later = t0 + 100 * 86400
+            let slot = table.find(Self.key(5), at: later, dropIdleBefore: later - gap)
+            table.store(slot, key: Self.key(5), start: Int.max - 5, last: Int.max - 5)
+            let fresh = table.find(Self.key(9999), at: later, dropIdleBefore: later - gap)
+            table.store(fresh, key: Self.key(9999), start: later, last: later)
+            table.prune(dropIdleBefore: later - gap)
+            var seen: [UInt64: (Int, Int)] = [:]
+            table.forEach { key, start, last in seen[key] = (start, last) }
+            let expected = want.merging([Self.key(9999): (later, later)]) { a, _ in a }.filter { $0.value.1 >= later - gap }
+            #expect(seen.count == expected.count && expected.allSatisfy { seen[$0.key]! == $0.value }, "gap \(gap)")
+            #expect(table.overflowCount == (gap > 1 << 22 ? expected.count : 1))
+        }
     }
 }

@@ -14,7 +14,7 @@ import Foundation
 public final class SessionTracker {
     public let gap: Int
     private let key: (UInt64, UInt64)
-    private let visits = VisitTable()
+    private let visits: VisitTable
     private var newest = Int.min
     private let hex = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
     /// Set when another thread saves the visits (with each acknowledged checkpoint) while this
@@ -28,6 +28,7 @@ public final class SessionTracker {
         for i in 0..<8 { k0 |= UInt64(secret[i]) << (8 * i); k1 |= UInt64(secret[8 + i]) << (8 * i) }
         key = (k0, k1)
         self.gap = gap
+        visits = VisitTable(gap: gap)
     }
 
     deinit { hex.deallocate() }
@@ -54,14 +55,14 @@ public final class SessionTracker {
     /// The visit of `visitor` at `time`: the ordered half of `session`, called in log order.
     public func session(visitor: UInt64, time: Int) -> UnsafeBufferPointer<UInt8> {
         newest = max(newest, time)
-        let e = visits.entry(for: visitor, dropIdleBefore: idleCutoff)
+        let v = visits.find(visitor, at: time, dropIdleBefore: idleCutoff)
         let value: UInt64
-        if e.pointee.key != 0, time - visits.absolute(e.pointee.last) <= gap, time >= visits.absolute(e.pointee.start) - gap {
-            e.pointee.last = max(e.pointee.last, visits.relative(time))
-            value = visitID(visitor, start: visits.absolute(e.pointee.start))
+        if v.found, time - v.last <= gap, time >= v.start - gap {
+            if time > v.last { visits.store(v, key: visitor, start: v.start, last: time) }
+            value = visitID(visitor, start: v.start)
         } else {
             value = visitID(visitor, start: time)
-            visits.insert(e, key: visitor, start: time, last: time)
+            visits.store(v, key: visitor, start: time, last: time)
         }
         for i in 0..<16 {
             hex[i] = JSONString.hexDigit(UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * i)) & 0xF)
@@ -84,7 +85,7 @@ public final class SessionTracker {
         if isShared { lock.lock(); defer { lock.unlock() }; warmth = visits.touch(visitor); return }
         warmth = visits.touch(visitor)
     }
-    private var warmth: UInt64 = 0
+    private var warmth: UInt32 = 0
 
     /// Visits quiet for longer than the gap (in log time) are closed and forgotten.
     public func prune() { visits.prune(dropIdleBefore: idleCutoff) }
@@ -124,6 +125,7 @@ public final class SessionTracker {
         guard let saved = try? JSONDecoder().decode(Saved.self, from: data) else {
             throw SessionError("\(path): not a goatimport sessions file; move it away to start the visits afresh")
         }
+        var loaded: [(key: UInt64, start: Int, last: Int)] = []
         for (visitor, v) in saved.visits where v.count == 2 {
             guard let key = UInt64(visitor, radix: 16) else { continue }
             // Times are seconds since 1970: anything beyond ±2^40 (35,000 years) was not written here.
@@ -131,8 +133,10 @@ public final class SessionTracker {
                 throw SessionError("\(path): a visit with an impossible time; move the file away to start the visits afresh")
             }
             newest = max(newest, v[1])
-            visits.insert(visits.entry(for: key, dropIdleBefore: Int.min), key: key, start: v[0], last: v[1])
+            loaded.append((key, v[0], v[1]))
         }
+        // The newest time first places the table's window: the visits then fit in it.
+        for v in loaded { visits.store(visits.find(v.key, at: newest, dropIdleBefore: Int.min), key: v.key, start: v.start, last: v.last) }
     }
 
     /// The open visits' file and the secret's, beside the state file.

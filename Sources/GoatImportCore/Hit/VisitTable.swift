@@ -1,23 +1,67 @@
-/// Open visits by visitor hash, in 16 bytes each so that a million open visits fit in about
-/// 25 MB. The visitor hash is the key; a visit's id is not stored but recomputed from the key and
-/// the start, which costs less than the memory it would take.
+/// Open visits by visitor hash, in 12 bytes each so that a million open visits fit in about
+/// 16 MB. A visit's id is not stored but recomputed from the visitor hash and the start, which
+/// costs less than the memory it would take.
 ///
 /// 256 shards by the hash's top byte, each an open-addressing table with linear probing that
-/// grows by half when three-quarters full (after dropping visits idle past the gap): a shard
+/// grows by a quarter when four-fifths full (after dropping visits idle past the gap): a shard
 /// grows alone, so growing needs room for one shard twice, not the whole table. Its size follows
 /// the number of visitors in one gap of log time, not the length of the log.
+///
+/// An entry holds the hash's 56 bits below the shard byte, the visit's last time as seconds into
+/// a window of 2^22 s (48 days) of log time, and its length (last minus start) in 18 bits
+/// (72 hours). The window moves forward with the log, dropping the visits idle past the gap as
+/// any prune does. A visit that does not fit (a longer visit, a time before the window from a
+/// log read out of order, a gap longer than the window) keeps its times exactly in `overflow`,
+/// its entry marked: rare input costs memory, never a wrong visit.
 final class VisitTable {
-    /// Times are seconds relative to the first one stored: a log spans less than 68 years.
-    /// Key 0 marks an empty slot (a visitor hash of 0 is stored as 1).
+    /// 96 bits: `a` the hash's bits 0–31; `b` bits 32–55 below and the time's bits 32–39 on top;
+    /// `c` the time's bits 0–31. The time is `lastOffset << 18 | length`; `lastOffset` is the
+    /// last time minus the window's start plus one, so 0 marks an empty slot.
     struct Entry {
-        var key: UInt64 = 0
-        var start: Int32 = 0
-        var last: Int32 = 0
+        var a: UInt32 = 0
+        var b: UInt32 = 0
+        var c: UInt32 = 0
+
+        @inline(__always) var key56: UInt64 { UInt64(a) | UInt64(b & 0xFF_FFFF) << 32 }
+        @inline(__always) var time: UInt64 { UInt64(c) | UInt64(b >> 24) << 32 }
+        @inline(__always) var isEmpty: Bool { b < 1 << 24 && c < 1 << VisitTable.lengthBits }
+        @inline(__always) var lastOffset: Int { Int(truncatingIfNeeded: time >> VisitTable.lengthBits) }
+        @inline(__always) var length: Int { Int(truncatingIfNeeded: time & UInt64(VisitTable.lengthMask)) }
+        /// Its times are in `overflow`.
+        @inline(__always) var isOverflow: Bool { length == VisitTable.lengthMask }
+
+        @inline(__always) func holds(_ key56: UInt64) -> Bool {
+            a == UInt32(truncatingIfNeeded: key56) && b & 0xFF_FFFF == UInt32(truncatingIfNeeded: key56 >> 32)
+        }
+
+        @inline(__always) init() {}
+
+        @inline(__always) init(key56: UInt64, lastOffset: Int, length: Int) {
+            let time = UInt64(lastOffset) << VisitTable.lengthBits | UInt64(length)
+            a = UInt32(truncatingIfNeeded: key56)
+            b = UInt32(truncatingIfNeeded: key56 >> 32) & 0xFF_FFFF | UInt32(truncatingIfNeeded: time >> 32) << 24
+            c = UInt32(truncatingIfNeeded: time)
+        }
     }
 
-    /// One shard's slots; an `Entry` pointer into it stays valid until its next `rebuild`. A
-    /// struct behind a pointer, freed by the table: a class here cost a retain and a release
-    /// per hit.
+    static let lengthBits: UInt64 = 18
+    static let lengthMask = 1 << 18 - 1
+    /// Offsets 1..<windowSize fit (0 is the empty slot).
+    static let windowSize = 1 << 22
+    /// The window moves at most once per this much log time, so that a gap too long for it
+    /// sends visits to `overflow` instead of rebuilding the table on every hit.
+    static let windowStep = 1 << 20
+
+    /// A visitor's slot as `find` left it: its visit's times when `found`.
+    struct Slot {
+        let entry: UnsafeMutablePointer<Entry>
+        let found: Bool
+        let start: Int
+        let last: Int
+    }
+
+    /// One shard's slots; a pointer into it stays valid until its next rebuild. A struct behind
+    /// a pointer, freed by the table: a class here cost a retain and a release per hit.
     struct Shard {
         var entries: UnsafeMutablePointer<Entry>
         var capacity: Int
@@ -30,45 +74,30 @@ final class VisitTable {
         }
 
         /// The home slot: the key's bits below the shard byte, scaled to the capacity.
-        @inline(__always) func home(_ key: UInt64) -> Int {
-            Int(truncatingIfNeeded: (key << 8).multipliedFullWidth(by: UInt64(capacity)).high)
+        @inline(__always) func home(_ key56: UInt64) -> Int {
+            Int(truncatingIfNeeded: (key56 << 8).multipliedFullWidth(by: UInt64(capacity)).high)
         }
 
-        @inline(__always) func find(_ key: UInt64) -> UnsafeMutablePointer<Entry> {
-            var i = home(key)
+        @inline(__always) func find(_ key56: UInt64) -> UnsafeMutablePointer<Entry> {
+            var i = home(key56)
             while true {
                 let e = entries + i
-                if e.pointee.key == key || e.pointee.key == 0 { return e }
+                if e.pointee.holds(key56) || e.pointee.isEmpty { return e }
                 i += 1
                 if i == capacity { i = 0 }
             }
         }
-
-        /// Rehashes into `newCapacity` slots, leaving out visits last seen before `cutoff`.
-        mutating func rebuild(keepingLastFrom cutoff: Int32, capacity newCapacity: Int) {
-            let old = entries, oldCapacity = capacity
-            capacity = newCapacity
-            entries = .allocate(capacity: newCapacity)
-            entries.initialize(repeating: Entry(), count: newCapacity)
-            count = 0
-            for j in 0..<oldCapacity where old[j].key != 0 && old[j].last >= cutoff {
-                find(old[j].key).pointee = old[j]
-                count += 1
-            }
-            old.deallocate()
-        }
-
-        func live(since cutoff: Int32) -> Int {
-            var n = 0
-            for j in 0..<capacity where entries[j].key != 0 && entries[j].last >= cutoff { n += 1 }
-            return n
-        }
     }
 
     private let shards: UnsafeMutablePointer<Shard>
-    private var base: Int?
+    private let gap: Int
+    /// The log time at offset 1; nil until the first visit.
+    private var window: Int?
+    /// Exact times of the visits whose entries are marked overflow.
+    private var overflow: [UInt64: (start: Int, last: Int)] = [:]
 
-    init() {
+    init(gap: Int) {
+        self.gap = gap
         shards = .allocate(capacity: 256)
         for i in 0..<256 { (shards + i).initialize(to: Shard(capacity: 16)) }
     }
@@ -81,70 +110,112 @@ final class VisitTable {
     private var all: UnsafeMutableBufferPointer<Shard> { UnsafeMutableBufferPointer(start: shards, count: 256) }
     var count: Int { all.reduce(0) { $0 + $1.count } }
     var capacity: Int { all.reduce(0) { $0 + $1.capacity } }
+    var overflowCount: Int { overflow.count }
 
-    @inline(__always) static func stored(_ key: UInt64) -> UInt64 { key == 0 ? 1 : key }
+    @inline(__always) private static func shardIndex(_ key: UInt64) -> Int { Int(truncatingIfNeeded: key >> 56) }
+    @inline(__always) private static func key56(_ key: UInt64) -> UInt64 { key & (1 << 56 - 1) }
 
-    /// Seconds since the first stored time, clamped (the clamp only touches a log spanning more
-    /// than 68 years).
-    @inline(__always) func relative(_ time: Int) -> Int32 {
-        let b = base ?? time
-        if base == nil { base = time }
-        let (d, overflow) = time.subtractingReportingOverflow(b)
-        return overflow ? (time < b ? Int32.min : Int32.max) : Int32(clamping: d)
+    /// The visit's times, read against `window`; nil for an empty slot.
+    @inline(__always) private func times(_ e: Entry, shard: Int, window: Int) -> (start: Int, last: Int)? {
+        if e.isEmpty { return nil }
+        if e.isOverflow { return overflow[UInt64(shard) << 56 | e.key56] }
+        let last = window + e.lastOffset - 1
+        return (last - e.length, last)
     }
 
-    @inline(__always) func absolute(_ time: Int32) -> Int { (base ?? 0) + Int(time) }
-
-    /// The entry holding `key`, or the empty slot where it goes (its key 0), valid until the
-    /// next call. A full shard first drops visits last seen before `cutoff`, then grows.
-    func entry(for rawKey: UInt64, dropIdleBefore cutoff: Int) -> UnsafeMutablePointer<Entry> {
-        let key = VisitTable.stored(rawKey)
-        let shard = shards + Int(truncatingIfNeeded: key >> 56)
-        if (shard.pointee.count + 1) * 4 > shard.pointee.capacity * 3 {
-            let keep = relativeCutoff(cutoff)
-            let live = shard.pointee.live(since: keep)
-            // Still over half full with only open visits: grow by half.
-            let old = shard.pointee.capacity
-            shard.pointee.rebuild(keepingLastFrom: keep, capacity: (live + 1) * 2 > old ? old + old / 2 : old)
+    /// The entry of a visit against `window`, its times put in `overflow` when they do not fit.
+    @inline(__always) private func entry(_ key: UInt64, start: Int, last: Int, window: Int) -> Entry {
+        let (length, o1) = last.subtractingReportingOverflow(start)
+        let (d, o2) = last.subtractingReportingOverflow(window)
+        if !o1, !o2, length >= 0, length < VisitTable.lengthMask, d >= 0, d < VisitTable.windowSize - 1 {
+            return Entry(key56: VisitTable.key56(key), lastOffset: d + 1, length: length)
         }
-        return shard.pointee.find(key)
+        overflow[key] = (start, last)
+        return Entry(key56: VisitTable.key56(key), lastOffset: 1, length: VisitTable.lengthMask)
     }
 
-    /// Loads the home slot of `rawKey` and returns its key, for `warm`: a caller that loads the
+    /// The slot of `key`, with its visit when there is one. `time` (the hit's, at most the
+    /// newest) moves the window forward; a full shard first drops visits last seen before
+    /// `cutoff`, then grows. The slot is valid until the next call.
+    func find(_ key: UInt64, at time: Int, dropIdleBefore cutoff: Int) -> Slot {
+        if window == nil { window = time.subtractingReportingOverflow(gap).overflow ? time : time - gap }
+        let w = window!
+        let (d, o) = time.subtractingReportingOverflow(w)
+        if !o, d >= VisitTable.windowSize - 1, cutoff > w, cutoff.subtractingReportingOverflow(w).partialValue >= VisitTable.windowStep {
+            rebuildAll(dropIdleBefore: cutoff, window: cutoff)
+        }
+        let s = VisitTable.shardIndex(key)
+        let shard = shards + s
+        if (shard.pointee.count + 1) * 5 > shard.pointee.capacity * 4 {
+            let live = self.live(s, since: cutoff)
+            // Still over 70 % full with only open visits: grow by a quarter.
+            let old = shard.pointee.capacity
+            rebuild(s, keepingLastFrom: cutoff, capacity: (live + 1) * 10 > old * 7 ? old + old / 4 : old, window: window!)
+        }
+        let e = shard.pointee.find(VisitTable.key56(key))
+        if let t = times(e.pointee, shard: s, window: window!) { return Slot(entry: e, found: true, start: t.start, last: t.last) }
+        return Slot(entry: e, found: false, start: 0, last: 0)
+    }
+
+    /// Loads the home slot of `key` and returns part of it, for `warm`: a caller that loads the
     /// slots of many visitors in a tight loop keeps their cache misses in flight together, where
     /// lookups one by one wait for each miss in turn (most new visitors miss the cache).
-    @inline(__always) func touch(_ rawKey: UInt64) -> UInt64 {
-        let key = VisitTable.stored(rawKey)
-        let shard = shards + Int(truncatingIfNeeded: key >> 56)
-        return shard.pointee.entries[shard.pointee.home(key)].key
+    @inline(__always) func touch(_ key: UInt64) -> UInt32 {
+        let shard = shards + VisitTable.shardIndex(key)
+        return shard.pointee.entries[shard.pointee.home(VisitTable.key56(key))].a
     }
 
-    /// Stores a new visit in the empty slot `entry` returned for `rawKey`.
-    func insert(_ e: UnsafeMutablePointer<Entry>, key rawKey: UInt64, start: Int, last: Int) {
-        let key = VisitTable.stored(rawKey)
-        if e.pointee.key == 0 { shards[Int(truncatingIfNeeded: key >> 56)].count += 1 }
-        e.pointee = Entry(key: key, start: relative(start), last: relative(last))
+    /// Stores the visit of `key` in the slot `find` returned for it.
+    func store(_ slot: Slot, key: UInt64, start: Int, last: Int) {
+        let e = slot.entry
+        if e.pointee.isEmpty { shards[VisitTable.shardIndex(key)].count += 1 } else if e.pointee.isOverflow { overflow[key] = nil }
+        e.pointee = entry(key, start: start, last: last, window: window!)
     }
 
-    private func relativeCutoff(_ cutoff: Int) -> Int32 {
-        guard let base else { return Int32.min }
-        // Saturating: a cutoff of Int.min (nothing dropped, as when loading) is far below any base.
-        let (d, overflow) = cutoff.subtractingReportingOverflow(base)
-        return overflow ? (cutoff < base ? Int32.min : Int32.max) : Int32(clamping: d)
+    private func live(_ s: Int, since cutoff: Int) -> Int {
+        var n = 0
+        let shard = shards[s], w = window ?? 0
+        for j in 0..<shard.capacity { if let t = times(shard.entries[j], shard: s, window: w), t.last >= cutoff { n += 1 } }
+        return n
+    }
+
+    /// Rehashes shard `s` into `newCapacity` slots, leaving out visits last seen before
+    /// `cutoff`, their times written against `newWindow`.
+    private func rebuild(_ s: Int, keepingLastFrom cutoff: Int, capacity newCapacity: Int, window newWindow: Int) {
+        let shard = shards + s
+        let old = shard.pointee, oldWindow = window ?? 0
+        shard.pointee = Shard(capacity: newCapacity)
+        for j in 0..<old.capacity {
+            let e = old.entries[j]
+            guard let t = times(e, shard: s, window: oldWindow) else { continue }
+            let key = UInt64(s) << 56 | e.key56
+            if e.isOverflow { overflow[key] = nil }
+            guard t.last >= cutoff else { continue }
+            shard.pointee.find(e.key56).pointee = entry(key, start: t.start, last: t.last, window: newWindow)
+            shard.pointee.count += 1
+        }
+        old.entries.deallocate()
+    }
+
+    /// Rebuilds every shard; the window moves once all are written against the new one.
+    private func rebuildAll(dropIdleBefore cutoff: Int, window newWindow: Int) {
+        for i in 0..<256 { rebuild(i, keepingLastFrom: cutoff, capacity: shards[i].capacity, window: newWindow) }
+        window = newWindow
     }
 
     /// Drops every visit last seen before `cutoff`, keeping each shard's capacity.
     func prune(dropIdleBefore cutoff: Int) {
-        let keep = relativeCutoff(cutoff)
-        for i in 0..<256 { shards[i].rebuild(keepingLastFrom: keep, capacity: shards[i].capacity) }
+        guard let w = window else { return }
+        rebuildAll(dropIdleBefore: cutoff, window: w)
     }
 
     /// Every open visit as (visitor hash, start, last).
     func forEach(_ body: (UInt64, Int, Int) -> Void) {
-        for shard in all {
-            for j in 0..<shard.capacity where shard.entries[j].key != 0 {
+        for s in 0..<256 {
+            let shard = shards[s]
+            for j in 0..<shard.capacity {
                 let e = shard.entries[j]
-                body(e.key, absolute(e.start), absolute(e.last))
+                if let t = times(e, shard: s, window: window ?? 0) { body(UInt64(s) << 56 | e.key56, t.start, t.last) }
             }
         }
     }
