@@ -66,6 +66,9 @@ final class VisitTable {
         var entries: UnsafeMutablePointer<Entry>
         var capacity: Int
         var count = 0
+        /// At most the earliest last time of its visits: when the cutoff is not past it, a full
+        /// shard has nothing to drop and grows at once.
+        var oldest = Int.max
 
         init(capacity: Int) {
             self.capacity = capacity
@@ -86,6 +89,16 @@ final class VisitTable {
                 i += 1
                 if i == capacity { i = 0 }
             }
+        }
+
+        /// The slot a key not in the shard goes to (rebuilds move each key once).
+        @inline(__always) func emptySlot(_ key56: UInt64) -> Int {
+            var i = home(key56)
+            while !entries[i].isEmpty {
+                i += 1
+                if i == capacity { i = 0 }
+            }
+            return i
         }
     }
 
@@ -139,21 +152,23 @@ final class VisitTable {
     /// `cutoff`, then grows. The slot is valid until the next call.
     func find(_ key: UInt64, at time: Int, dropIdleBefore cutoff: Int) -> Slot {
         if window == nil { window = time.subtractingReportingOverflow(gap).overflow ? time : time - gap }
-        let w = window!
-        let (d, o) = time.subtractingReportingOverflow(w)
-        if !o, d >= VisitTable.windowSize - 1, cutoff > w, cutoff.subtractingReportingOverflow(w).partialValue >= VisitTable.windowStep {
+        let (d, o) = time.subtractingReportingOverflow(window!)
+        if !o, d >= VisitTable.windowSize - 1, cutoff > window!, cutoff.subtractingReportingOverflow(window!).partialValue >= VisitTable.windowStep {
             rebuildAll(dropIdleBefore: cutoff, window: cutoff)
         }
+        let w = window!
         let s = VisitTable.shardIndex(key)
         let shard = shards + s
         if (shard.pointee.count + 1) * 5 > shard.pointee.capacity * 4 {
-            let live = self.live(s, since: cutoff)
-            // Still over 70 % full with only open visits: grow by a quarter.
+            // Four-fifths full: drop the idle visits; if over half remain, grow by a quarter.
+            // Either way over a fifth of the slots is then free for new visits, and a log whose
+            // visitors come and go rebuilds a shard only after new visits filled 30 % of it.
             let old = shard.pointee.capacity
-            rebuild(s, keepingLastFrom: cutoff, capacity: (live + 1) * 10 > old * 7 ? old + old / 4 : old, window: window!)
+            if cutoff > shard.pointee.oldest { rebuild(s, keepingLastFrom: cutoff, capacity: old, window: w) }
+            if (shard.pointee.count + 1) * 2 > old { rebuild(s, keepingLastFrom: cutoff, capacity: old + old / 4, window: w) }
         }
         let e = shard.pointee.find(VisitTable.key56(key))
-        if let t = times(e.pointee, shard: s, window: window!) { return Slot(entry: e, found: true, start: t.start, last: t.last) }
+        if let t = times(e.pointee, shard: s, window: w) { return Slot(entry: e, found: true, start: t.start, last: t.last) }
         return Slot(entry: e, found: false, start: 0, last: 0)
     }
 
@@ -168,32 +183,50 @@ final class VisitTable {
     /// Stores the visit of `key` in the slot `find` returned for it.
     func store(_ slot: Slot, key: UInt64, start: Int, last: Int) {
         let e = slot.entry
-        if e.pointee.isEmpty { shards[VisitTable.shardIndex(key)].count += 1 } else if e.pointee.isOverflow { overflow[key] = nil }
+        let shard = shards + VisitTable.shardIndex(key)
+        if e.pointee.isEmpty { shard.pointee.count += 1 } else if e.pointee.isOverflow { overflow[key] = nil }
+        shard.pointee.oldest = min(shard.pointee.oldest, last)
         e.pointee = entry(key, start: start, last: last, window: window!)
     }
 
-    private func live(_ s: Int, since cutoff: Int) -> Int {
-        var n = 0
-        let shard = shards[s], w = window ?? 0
-        for j in 0..<shard.capacity { if let t = times(shard.entries[j], shard: s, window: w), t.last >= cutoff { n += 1 } }
-        return n
+    /// The smallest `lastOffset` of a visit last seen at or after `cutoff`, clamped to the
+    /// offsets an entry holds: a compact entry is then checked without decoding it.
+    @inline(__always) private static func offsetCut(_ cutoff: Int, window: Int) -> Int {
+        let (d, o) = cutoff.subtractingReportingOverflow(window)
+        if o { return cutoff < window ? 0 : windowSize }
+        return d >= windowSize ? windowSize : max(d + 1, 0)
     }
 
     /// Rehashes shard `s` into `newCapacity` slots, leaving out visits last seen before
-    /// `cutoff`, their times written against `newWindow`.
+    /// `cutoff`, their times written against `newWindow`. When the window stays, compact
+    /// entries move as they are.
     private func rebuild(_ s: Int, keepingLastFrom cutoff: Int, capacity newCapacity: Int, window newWindow: Int) {
         let shard = shards + s
         let old = shard.pointee, oldWindow = window ?? 0
-        shard.pointee = Shard(capacity: newCapacity)
+        let cut = VisitTable.offsetCut(cutoff, window: oldWindow), moves = newWindow != oldWindow
+        var new = Shard(capacity: newCapacity)
+        var oldestOffset = Int.max
         for j in 0..<old.capacity {
             let e = old.entries[j]
+            if e.isEmpty { continue }
+            if !moves && !e.isOverflow {
+                if e.lastOffset >= cut {
+                    new.entries[new.emptySlot(e.key56)] = e
+                    new.count += 1
+                    oldestOffset = min(oldestOffset, e.lastOffset)
+                }
+                continue
+            }
             guard let t = times(e, shard: s, window: oldWindow) else { continue }
             let key = UInt64(s) << 56 | e.key56
             if e.isOverflow { overflow[key] = nil }
             guard t.last >= cutoff else { continue }
-            shard.pointee.find(e.key56).pointee = entry(key, start: t.start, last: t.last, window: newWindow)
-            shard.pointee.count += 1
+            new.entries[new.emptySlot(e.key56)] = entry(key, start: t.start, last: t.last, window: newWindow)
+            new.count += 1
+            new.oldest = min(new.oldest, t.last)
         }
+        if oldestOffset != Int.max { new.oldest = min(new.oldest, oldWindow + oldestOffset - 1) }
+        shard.pointee = new
         old.entries.deallocate()
     }
 
