@@ -218,4 +218,23 @@ struct VisitTableTests {
             #expect(table.overflowCount == (gap > 1 << 22 ? expected.count : 1))
         }
     }
+
+    @Test("a visit open when the window moves keeps its times, written against the new window")
+    func windowMove() {
+        let gap = 8 * 3600
+        let table = VisitTable(gap: gap)
+        let t0 = 1_761_955_200
+        let first = table.find(Self.key(1), at: t0, dropIdleBefore: t0 - gap)
+        table.store(first, key: Self.key(1), start: t0, last: t0)
+        // The window starts a gap before the first time; this is the last second it holds.
+        let t1 = t0 - gap + (1 << 22) - 2
+        let open = table.find(Self.key(2), at: t1, dropIdleBefore: t1 - gap)
+        table.store(open, key: Self.key(2), start: t1 - 3600, last: t1)
+        // One step later the window moves: the first visit is idle and goes, the second stays.
+        let t2 = t1 + 200
+        let slot = table.find(Self.key(2), at: t2, dropIdleBefore: t2 - gap)
+        #expect(slot.found && slot.start == t1 - 3600 && slot.last == t1)
+        #expect(!table.find(Self.key(1), at: t2, dropIdleBefore: t2 - gap).found)
+        #expect(table.count == 1 && table.overflowCount == 0)
+    }
 }
