@@ -138,12 +138,8 @@ struct DriverModelTests {
                 runOptions.checkpoints = store
                 _ = try Importer(options: runOptions).run(inputs: inputs, into: sink)
             } else {
-                var o = FileFollower.Options()
-                o.from = .beginning
-                o.gracePeriod = DriverModelTests.grace
+                var o = FollowFollowerTests.options(clock, grace: DriverModelTests.grace)
                 o.useInotify = false
-                let clock = self.clock
-                o.clock = { clock.now }
                 let backlog = try CatchUp.plan(livePath: live, store: store, from: .beginning)
                 let follower = FileFollower(path: live, store: store, options: o, backlog: backlog)
                 let stop = StopSignal()
