@@ -89,6 +89,11 @@ public final class FileFollower {
     /// The files to read, in order; the first is being read. The catch-up backlog, then files
     /// renamed away from `path` (drained until quiet), then the file now at `path` (`live`).
     private var readings: [Reading] = []
+    /// The backlog not opened yet: one backlog file is open at a time, at the front of
+    /// `readings`.
+    private var backlog: ArraySlice<CatchUpItem>
+    /// When the follower was created: the backlog's grace period counts from then.
+    private let createdAt: Double
     /// The file at `path` as of the last check (the last of `readings`); nil when there is none
     /// yet, or when the last file was renamed away (or deleted) and no new one exists yet.
     private var live: Reading?
@@ -115,7 +120,9 @@ public final class FileFollower {
         self.store = store
         self.options = options
         watcher = FileWatcher(useInotify: options.useInotify)
-        readings = backlog.map { Reading(item: $0, follower: self) }
+        self.backlog = backlog[...]
+        createdAt = options.clock()
+        openBacklog()
         // Open the live file now, so that `from: .end` means the end as of creating the
         // follower. It is watched from now on, also while the backlog is read: a rotation or
         // copytruncate meanwhile is handled as if it were being read. An error other than a
@@ -238,6 +245,7 @@ public final class FileFollower {
             }
             events.append("done \(r.file.path)")
             readings.removeFirst()
+            openBacklog()
             // A record split across the rotation ends in the next file when that is read from
             // its start; one resumed past its start had the record acknowledged already.
             if let decoder = r.decoder, decoder.hasOpenRecord, let next = readings.first?.decoder,
@@ -305,6 +313,32 @@ public final class FileFollower {
             l.identity = now
         }
         return false
+    }
+
+    /// Opens the next backlog file that can still be found, in front of the other readings.
+    private func openBacklog() {
+        while var item = backlog.popFirst() {
+            guard let file = item.file ?? locate(item) else {
+                events.append("gone \(item.path)")
+                continue
+            }
+            item.file = file
+            let r = Reading(item: item, follower: self)
+            // Drained like every backlog file: quiet for the grace period since the start.
+            r.lastData = createdAt
+            r.quietSince = createdAt
+            readings.insert(r, at: 0)
+            return
+        }
+    }
+
+    /// A backlog file by its identity: at its planned path, else renamed or compressed since
+    /// (a rotation while earlier files were read); nil when it is gone.
+    private func locate(_ item: CatchUpItem) -> LogFile? {
+        for candidate in [item.path] + CatchUp.siblings(of: path) {
+            if let file = try? LogFile(path: candidate), (try? file.fingerprint()) == item.identity { return file }
+        }
+        return nil
     }
 
     private func watchCurrent() {
@@ -449,9 +483,10 @@ public final class FileFollower {
             }
         }
 
-        /// A backlog file from the catch-up plan, positioned at its start offset (verified).
+        /// A backlog file from the catch-up plan (open: `item.file`), positioned at its start
+        /// offset (verified).
         convenience init(item: CatchUpItem, follower: FileFollower) {
-            let file = item.file
+            let file = item.file!
             if !file.isGzip {
                 var tail: [UInt8]?
                 if item.startOffset > 0 { tail = (try? Reading.verify(file: file, offset: item.startOffset, tail: item.tail)) ?? nil }
