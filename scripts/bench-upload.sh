@@ -57,6 +57,23 @@ read -r s kb < <(timed "$bin" --no-state --sessions off --site "http://127.0.0.1
 sent=$(grep -o '[0-9,]* hits\? sent in [0-9,]* requests\?' "$tmp/stderr" || true)
 awk -v s="$s" -v n="$lines" -v kb="$kb" -v sent="$sent" 'BEGIN{printf "%-44s %6.2f s %10.0f hits/s %6.1f MB RSS  (%s)\n", "upload to nginx (202, no limit)", s, n/s, kb/1024, sent}'
 
+# --follow catching up on the same log from its first line (a first start on a busy server's
+# log, or a backfill through the follower): timed until its checkpoint reaches the log's end.
+state=$tmp/follow-state.json
+size=$(stat -c %s "$log")
+t0=$(date +%s.%N)
+/usr/bin/time -f "%M" -o "$tmp/follow-time" "$bin" --follow --from beginning --state "$state" --sessions off \
+    --site "http://127.0.0.1:$port" "$log" 2>"$tmp/follow.err" >/dev/null &
+fpid=$!
+until grep -qs "\"offset\":$size[,}]" "$state"; do
+    kill -0 "$fpid" 2>/dev/null || { cat "$tmp/follow.err"; exit 1; }
+    sleep 0.02
+done
+t1=$(date +%s.%N)
+pkill -TERM -P "$fpid" 2>/dev/null || true
+wait "$fpid" 2>/dev/null || true
+awk -v a="$t0" -v b="$t1" -v n="$lines" -v kb="$(cat "$tmp/follow-time" | tail -1)" 'BEGIN{s=b-a; printf "%-44s %6.2f s %10.0f hits/s %6.1f MB RSS\n", "--follow catching up (to nginx, checkpointed)", s, n/s, kb/1024}'
+
 fi
 
 # The rate-limited part, once per limiter style.

@@ -175,18 +175,13 @@ struct Import: ParsableCommand {
         if follow { return try runFollow(apis: apis, stop: stop, stateSites: stateSites, options: options) }
 
         // Checkpoints: resume each file where the server last acknowledged it.
-        var keeper: CheckpointKeeper?
         if !noState {
             let path = state ?? CheckpointStore.defaultPath()
             do {
                 let store = try CheckpointStore(path: path)
                 try store.lock()
-                let k = try CheckpointKeeper(store: store, inputs: inputs, sites: stateSites)
-                options.startPositions = try k.startPositions()
-                options.siteStarts = k.siteStarts
-                options.liveInputs = Set(inputs.indices.filter { InputOrder.isLive(inputs[$0]) && !StreamInputs.isStream(inputs[$0]) })
-                for note in k.notes { printError("goatimport: \(note)") }
-                keeper = k
+                options.checkpoints = store
+                options.onNote = { printError("goatimport: \($0)") }
             } catch let error as CheckpointError {
                 throw LockHeld.isLocked(error) ? LockHeld.stepAside(error) : CleanExit.message("\(error)")
             }
@@ -200,13 +195,7 @@ struct Import: ParsableCommand {
         let lanes = UploadLanes(apis: apis, routed: siteMap != nil, batchSize: batchSize,
                                 noSessions: try noSessions(options), options: uploadOptions(retryFor: retryFor), stop: stop,
                                 onEvent: { lane, event in progress.handle(event, lane: lane, inputs: inputs) },
-                                onAcknowledged: { lane, batch in
-                                    guard !batch.covered.isEmpty else { return }
-                                    // Visits first: saved visits may run ahead of the checkpoint (lines
-                                    // read again continue the same visits), never behind it.
-                                    saveSessions(sessions, stateDir)
-                                    try keeper?.acknowledged(batch.covered, site: lane)
-                                })
+                                onAcknowledged: acknowledgement(options.checkpoints, sites: stateSites, sessions: sessions, stateDir: stateDir))
         let signals = SignalHandlers { signal in
             StatusLine.shared.notifier?.stopping()
             printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
@@ -258,15 +247,7 @@ struct Import: ParsableCommand {
         options.sessions = try sessionOptions.makeTracker(stateDir: stateDir)
         let sessions = options.sessions
         sessions?.isShared = true
-        if !stateSites.isEmpty {
-            // Each site skips what it acknowledged before, in a file resumed from its checkpoint
-            // (the follower resumes at the least advanced site; a file read again from its start
-            // after a failed tail check has a first line ending at or before that).
-            options.siteStartsForFile = { identity, firstLineEnd in
-                guard let cp = store.checkpoint(for: identity), firstLineEnd > cp.offset else { return nil }
-                return stateSites.map { cp.sites[$0]?.offset ?? cp.offset }
-            }
-        }
+        options.checkpoints = store
         let importer = try makeImporter(options)
         let names = NameTable()
         importer.onNewInput = { index, path in names.set(index, path) }
@@ -288,14 +269,7 @@ struct Import: ParsableCommand {
                 default: break
                 }
             },
-            onAcknowledged: { lane, batch in
-                guard !batch.checkpoints.isEmpty else { return }
-                saveSessions(sessions, stateDir)   // visits first: never behind the checkpoint
-                for checkpoint in batch.checkpoints {
-                    if stateSites.isEmpty { store.update(checkpoint) } else { store.update(checkpoint, site: stateSites[lane], of: stateSites) }
-                }
-                try store.save()
-            })
+            onAcknowledged: acknowledgement(store, sites: stateSites, sessions: sessions, stateDir: stateDir))
         let signals = SignalHandlers { signal in
             StatusLine.shared.notifier?.stopping()
             printError("goatimport: \(signal == SIGINT ? "interrupted" : "terminated"): finishing the request in flight")
@@ -318,6 +292,18 @@ struct Import: ParsableCommand {
         StatusLine.shared.stop()
         saveSessions(options.sessions, stateDir)
         try finish(outcome, lanes, stop: stop, inputName: names.get)
+    }
+
+    /// What an acknowledged batch saves, in every mode: visits first (saved visits may run ahead
+    /// of the checkpoint, since lines read again continue the same visits, never behind it),
+    /// then the checkpoint of each file the batch covers, for the lane's site.
+    func acknowledgement(_ store: CheckpointStore?, sites: [String], sessions: SessionTracker?,
+                         stateDir: String) -> (Int, Batch) throws -> Void {
+        { lane, batch in
+            guard let store, !batch.checkpoints.isEmpty else { return }
+            saveSessions(sessions, stateDir)
+            try store.acknowledge(batch.checkpoints, site: sites.isEmpty ? nil : sites[lane], of: sites)
+        }
     }
 
     /// Malformed lines in a row that mean the format stopped matching (scattered ones are skipped).

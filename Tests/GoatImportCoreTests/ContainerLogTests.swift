@@ -88,8 +88,7 @@ struct ContainerLogTests {
         for cp in checkpoints {
             let (rest, _) = try importFiles([file]) {
                 $0.container = kind
-                $0.startPositions = [0: (cp.endOffset, cp.line)]
-                $0.liveInputs = [0]
+                $0.checkpoints = try checkpointStore(resuming: file, at: cp.endOffset, line: cp.line)
             }
             #expect(rest.raw.map(Self.short) == all.raw[cp.sent...].map(Self.short), "resumed at \(cp.endOffset)")
         }
@@ -102,7 +101,7 @@ struct ContainerLogTests {
         let line = "127.0.0.1 - - [27/Nov/2026:18:49:43 +0100] \"GET /a HTTP/1.1\" 200 252 \"-\" \"Mozilla/5.0 Firefox/132.0\""
         let cut = line.index(line.startIndex, offsetBy: 40)
         try Data("2026-11-27T17:49:00.1Z stdout P \(line[..<cut])\n".utf8).write(to: URL(fileURLWithPath: path))
-        let waiting = try importFiles([path]) { $0.container = .cri; $0.liveInputs = [0] }
+        let waiting = try importFiles([path]) { $0.container = .cri; $0.checkpoints = try checkpointStore() }
         #expect(waiting.sink.hits.isEmpty && waiting.summary.lines == 0)
         let oneShot = try importFiles([path]) { $0.container = .cri }
         #expect(oneShot.summary[.malformed] == 1, "half a line does not parse, and is not lost silently")
@@ -110,7 +109,7 @@ struct ContainerLogTests {
         try handle.seekToEnd()
         try handle.write(contentsOf: Data("2026-11-27T17:49:00.2Z stdout F \(line[cut...])\n".utf8))
         try handle.close()
-        let whole = try importFiles([path]) { $0.container = .cri; $0.liveInputs = [0] }
+        let whole = try importFiles([path]) { $0.container = .cri; $0.checkpoints = try checkpointStore() }
         #expect(whole.sink.hits.map { $0["path"] as! String } == ["/a"])
         #expect(whole.sink.positions.first?.line == 2)
     }

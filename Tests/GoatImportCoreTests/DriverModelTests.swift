@@ -7,7 +7,7 @@ import Glibc
 
 /// One model, both drivers: a seeded RNG writes, half-writes, rename-rotates, copytruncates and
 /// gzips a log set, and between the operations runs either a one-shot run (the timer's:
-/// importer, batching sink, checkpoint keeper) or a follow run that drains (catch-up plan,
+/// importer with its checkpoint store, batching sink) or a follow run that drains (catch-up plan,
 /// follower, the follow loop), all on one state file, as the timer and the follow service
 /// share it. Each run's batches are acknowledged in order up to a random crash point; the batch
 /// in flight then may have reached the server (its reply lost) or not. The model: every line
@@ -130,32 +130,21 @@ struct DriverModelTests {
             let sink = BatchingSink(queue: queue, batchSize: batchSize)
             let store = try CheckpointStore(path: statePath, durable: false)
             let options = Importer.Options(format: try LogFormat.resolve("combined"))
-            var acknowledge: (Batch) throws -> Void
             if oneShot {
                 let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
                     .filter { $0.hasPrefix("access.log") }.map(dir.file)
                 let inputs = DistinctInputs.of(InputOrder.sorted(names)).paths
-                let keeper = try CheckpointKeeper(store: store, inputs: inputs)
                 var runOptions = options
-                runOptions.startPositions = try keeper.startPositions()
-                runOptions.liveInputs = Set(inputs.indices.filter { InputOrder.isLive(inputs[$0]) })
+                runOptions.checkpoints = store
                 _ = try Importer(options: runOptions).run(inputs: inputs, into: sink)
-                acknowledge = { try keeper.acknowledged($0.covered) }
             } else {
-                var o = FileFollower.Options()
-                o.from = .beginning
-                o.gracePeriod = DriverModelTests.grace
+                var o = FollowFollowerTests.options(clock, grace: DriverModelTests.grace)
                 o.useInotify = false
-                let clock = self.clock
-                o.clock = { clock.now }
                 let backlog = try CatchUp.plan(livePath: live, store: store, from: .beginning)
                 let follower = FileFollower(path: live, store: store, options: o, backlog: backlog)
                 let stop = StopSignal()
                 _ = try Importer(options: options).follow(SettlingFollower(follower, clock: clock, stop: stop), into: sink, stop: stop)
-                acknowledge = { batch in
-                    for checkpoint in batch.checkpoints { store.update(checkpoint) }
-                    try store.save()
-                }
+
             }
             var acknowledged = 0
             while let batch = queue.take() {
@@ -165,7 +154,7 @@ struct DriverModelTests {
                     break
                 }
                 for n in hits { delivered[n, default: 0] += 1 }
-                try acknowledge(batch)
+                try store.acknowledge(batch.checkpoints)
                 acknowledged += 1
             }
         }

@@ -153,6 +153,24 @@ struct ExactlyOnceRunTests {
         #expect(try paths(server) == (0..<320).map { "/n\($0)" })
     }
 
+    @Test("#5 a directory of small files larger than the descriptor limit: each file is open only while its lines are unacknowledged")
+    func moreFilesThanDescriptors() throws {
+        // A service's limit is 1,024 descriptors (systemd's default); here 256 against 1,500 files.
+        let server = try CheckpointRunTests.noLimits()
+        let files = (0..<1500).map { dir.appendingPathComponent("s3-\(String(format: "%04d", $0)).log").path }
+        for (i, file) in files.enumerated() { try helper.append(CheckpointRunTests.lines(i..<(i + 1)), to: file) }
+        func limitedRun() throws -> (status: Int32, stdout: String, stderr: String) {
+            try run("/bin/sh", ["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", helper.bin, "--site", server.url, "--state", state,
+                                "--batch-size", "500"] + files, environment: helper.env)
+        }
+        let first = try limitedRun()
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try paths(server) == (0..<1500).map { "/n\($0)" })
+        #expect(try server.countRequests() == 3)
+        #expect(try limitedRun().status == 0)
+        #expect(try paths(server).count == 1500, "every file was checkpointed")
+    }
+
     @Test("#6 streams are read once, to the end: process substitution, a named FIFO (upload with state), never hanging")
     func streams() throws {
         let server = try CheckpointRunTests.noLimits()

@@ -32,6 +32,28 @@ struct FollowRunTests {
         try startGoatimport(["--site", server.url, "--state", state, "--follow", log] + extra, environment: env)
     }
 
+    @Test("--follow catches up on more rotated files than it may open: one backlog file is open at a time")
+    func backlogBeyondDescriptorLimit() throws {
+        let server = try CheckpointRunTests.noLimits()
+        // access.log.400 (the oldest) holds /n1 … access.log.1 holds /n400; the live log /n401.
+        for i in 1...400 { try helper.append(CheckpointRunTests.lines(i..<(i + 1)), to: "\(log).\(401 - i)") }
+        try helper.append(CheckpointRunTests.lines(401..<402), to: log)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", TestPaths.binary,
+                             "--site", server.url, "--state", state, "--follow", "--from", "beginning", log]
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let got = try waitForHits(server, 401)
+        process.terminate()
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(got == (1...401).map { "/n\($0)" }, "oldest first, each once: \(stderr)")
+        #expect(process.terminationStatus == 0, "\(stderr)")
+    }
+
     @Test("follows appended lines, waits for a partial line, flushes when quiet, survives rename rotation and a restart")
     func followRotateRestart() throws {
         let server = try CheckpointRunTests.noLimits()

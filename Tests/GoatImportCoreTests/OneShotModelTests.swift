@@ -5,7 +5,7 @@ import Testing
 /// Model-based tests of one-shot runs (the timer's), in the style of `FollowModelTests`: a seeded
 /// RNG makes a rotated set (plain and gzip files, finished files without a final newline, a
 /// live log with a half-written line) and runs the real importer, batching sink and checkpoint
-/// keeper over it again and again. Each run's batches are acknowledged in order up to a random
+/// checkpoint store over it again and again. Each run's batches are acknowledged in order up to a random
 /// crash point; the batch in flight at the crash may have been recorded by the server (its reply
 /// lost) or not. Between runs the live log grows. The model: every line is delivered, and only
 /// lines of a batch whose reply was lost are delivered twice. Batch sizes 1, 5 and 500 put batch
@@ -92,10 +92,8 @@ struct OneShotModelTests {
     func oneRun(_ given: [String], store path: String, batchSize: Int, crashAfter: Int, lostReply: Bool) throws -> [(Int, Delivery)] {
         let inputs = DistinctInputs.of(InputOrder.sorted(given)).paths
         let store = try CheckpointStore(path: path)
-        let keeper = try CheckpointKeeper(store: store, inputs: inputs)
         var options = Importer.Options(format: try LogFormat.resolve("combined"))
-        options.startPositions = try keeper.startPositions()
-        options.liveInputs = Set(inputs.indices.filter { InputOrder.isLive(inputs[$0]) })
+        options.checkpoints = store
         let queue = BatchQueue(capacity: 1 << 20)
         _ = try Importer(options: options).run(inputs: inputs, into: BatchingSink(queue: queue, batchSize: batchSize))
         var result: [(Int, Delivery)] = []
@@ -107,7 +105,7 @@ struct OneShotModelTests {
                 break
             }
             result += hits.map { ($0, .acknowledged) }
-            try keeper.acknowledged(batch.covered)
+            try store.acknowledge(batch.checkpoints)
             acknowledged += 1
         }
         return result

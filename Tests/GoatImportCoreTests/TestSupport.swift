@@ -24,6 +24,16 @@ enum TestPaths {
     }
 }
 
+/// A state file of its own, in memory only, for a one-shot run with checkpoints; with `resuming`,
+/// it holds a checkpoint after `line` at `offset` of that file (its tail not checked).
+func checkpointStore(resuming path: String? = nil, at offset: Int64 = 0, line: Int = 0) throws -> CheckpointStore {
+    let store = try CheckpointStore(path: TestPaths.tempDir().appendingPathComponent("state.json").path, durable: false)
+    if let path, let identity = try LogFile(path: path).fingerprint() {
+        store.update(Checkpoint(fingerprint: identity, offset: offset, tail: "", line: line, path: path))
+    }
+    return store
+}
+
 /// Collects hits in memory.
 final class CollectingSink: HitSink {
     let buffer = ByteBuffer()

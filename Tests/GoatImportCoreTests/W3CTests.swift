@@ -55,7 +55,7 @@ struct W3CTests {
         // Up to and including line 13 (the bot line of the second block).
         let offset = lines.prefix(13).reduce(0) { $0 + $1.utf8.count + 1 }
         let (sink, summary) = try importFiles([path], format: "w3c") {
-            $0.startPositions = [0: (offset: Int64(offset), line: 13)]
+            $0.checkpoints = try checkpointStore(resuming: path, at: Int64(offset), line: 13)
         }
         #expect(summary.lines == 2)
         #expect(sink.hits.map { $0["path"] as? String } == ["/about/", "/search?q=goat+counter&page=2"])

@@ -3,8 +3,9 @@ import Foundation
 import Glibc
 #endif
 
-/// A rotated file to read before the live one, opened when planned so that a later rename or
-/// compression does not matter.
+/// A rotated file to read before the live one, known by its identity. It is opened when its
+/// turn comes, one at a time, so that years of rotated files stay within the descriptor limit;
+/// a rotation or compression meanwhile is found by the identity (see `FileFollower`).
 public struct CatchUpItem {
     public let path: String
     public let identity: FileFingerprint
@@ -13,8 +14,8 @@ public struct CatchUpItem {
     public let startOffset: Int64
     public let startLine: Int
     public let tail: String
-    public var compressed: Bool { file.isGzip }
-    let file: LogFile
+    /// Open already (a copytruncate's copy, found while reading); nil: opened at its turn.
+    var file: LogFile?
 }
 
 /// The one-shot catch-up (timer mode, and follow mode's start): which rotated files still
@@ -104,13 +105,13 @@ public enum CatchUp {
                 // writing to it after a rename.)
                 return nil
             }
-            return CatchUpItem(path: file.path, identity: id, startOffset: cp.offset, startLine: cp.line, tail: cp.tail, file: file)
+            return CatchUpItem(path: file.path, identity: id, startOffset: cp.offset, startLine: cp.line, tail: cp.tail)
         }
         if firstRun && from == .end {
             store.update(Checkpoint(fingerprint: id, offset: 0, tail: "", line: 0, path: file.path,
                                     updated: now, complete: true))
             return nil
         }
-        return CatchUpItem(path: file.path, identity: id, startOffset: 0, startLine: 0, tail: "", file: file)
+        return CatchUpItem(path: file.path, identity: id, startOffset: 0, startLine: 0, tail: "")
     }
 }

@@ -267,6 +267,17 @@ public final class CheckpointStore: @unchecked Sendable {
         }
     }
 
+    /// The server acknowledged a batch: each file it covers moves to the checkpoint after the
+    /// batch's last line there (with a site map: that of `site`, one of `sites`), and the state
+    /// is saved once. One path for every mode: one-shot, timer and follow.
+    public func acknowledge(_ checkpoints: [Checkpoint], site: String? = nil, of sites: [String] = []) throws {
+        guard !checkpoints.isEmpty else { return }
+        for checkpoint in checkpoints {
+            if let site { update(checkpoint, site: site, of: sites) } else { update(checkpoint) }
+        }
+        try save()
+    }
+
     /// Records that a file is still on disk, so its entry is not pruned.
     public func markSeen(_ fingerprint: FileFingerprint, at date: Date = Date()) {
         locked { entries[fingerprint]?.seen = date }
@@ -345,6 +356,18 @@ public final class CheckpointStore: @unchecked Sendable {
         try makeDirectories((dir as NSString).deletingLastPathComponent)
         if mkdir(dir, 0o700) != 0 && errno != EEXIST {
             throw CheckpointError.system(SystemError(errno: errno, context: dir))
+        }
+    }
+}
+
+extension Checkpoint {
+    /// With a site map: where each of `sites` resumes in this file. A site ahead of the file's
+    /// offset keeps its own progress only if the bytes before it are still those it
+    /// acknowledged (`tailMatches(offset, tail)`); else it resumes with the file.
+    func siteStarts(_ sites: [String], tailMatches: (Int64, String) throws -> Bool) rethrows -> [Int64] {
+        try sites.map { site in
+            guard let own = self.sites[site], own.offset > offset, try tailMatches(own.offset, own.tail) else { return offset }
+            return own.offset
         }
     }
 }

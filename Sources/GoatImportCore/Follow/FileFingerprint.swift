@@ -278,6 +278,12 @@ final class LogFile {
         return TailCheck.hash(tail)
     }
 
+    /// Whether the bytes before `offset` are those a checkpoint saw (an empty tail is not checked).
+    func tailMatches(_ tail: String, before offset: Int64) throws -> Bool {
+        if tail.isEmpty { return true }
+        return try tailHash(before: offset) == tail
+    }
+
     /// Reads and discards a stream up to `offset`; returns the last ≤64 bytes before it, or
     /// nil when the stream ends first.
     static func skip(_ source: ByteSource, to offset: Int64) throws -> [UInt8]? {

@@ -65,16 +65,19 @@ public final class FileFollower {
         /// A container record's stream, and why a file's line is not in the wrapper.
         public var stream = ContainerRecord.Stream.stdout
         public var problem: String?
-        public let identity: FileFingerprint
+        public var identity: FileFingerprint { mark.identity }
         /// The path the file was opened under (it may have been renamed since).
-        public let path: String
-        /// What to store once this line is acknowledged.
-        public let checkpoint: Checkpoint
+        public var path: String { file.path }
+        /// Where a checkpoint after this line goes, once the line is acknowledged.
+        public let mark: CheckpointMark
+        /// What to store once this line is acknowledged; made now, before the follower reads on
+        /// (a batch makes it only for the line it ends on).
+        public var checkpoint: Checkpoint { mark.checkpoint() }
         /// The open file the line was read from: what lies before the line is read from this
         /// descriptor, since the path may name another file by now.
         let file: LogFile
-        public var endOffset: Int64 { checkpoint.offset }
-        public var lineNumber: Int { checkpoint.line }
+        public var endOffset: Int64 { mark.offset }
+        public var lineNumber: Int { mark.line }
         /// The line's bytes (without newline), copied.
         public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: line.base, count: line.count)) }
     }
@@ -86,6 +89,11 @@ public final class FileFollower {
     /// The files to read, in order; the first is being read. The catch-up backlog, then files
     /// renamed away from `path` (drained until quiet), then the file now at `path` (`live`).
     private var readings: [Reading] = []
+    /// The backlog not opened yet: one backlog file is open at a time, at the front of
+    /// `readings`.
+    private var backlog: ArraySlice<CatchUpItem>
+    /// When the follower was created: the backlog's grace period counts from then.
+    private let createdAt: Double
     /// The file at `path` as of the last check (the last of `readings`); nil when there is none
     /// yet, or when the last file was renamed away (or deleted) and no new one exists yet.
     private var live: Reading?
@@ -112,7 +120,9 @@ public final class FileFollower {
         self.store = store
         self.options = options
         watcher = FileWatcher(useInotify: options.useInotify)
-        readings = backlog.map { Reading(item: $0, follower: self) }
+        self.backlog = backlog[...]
+        createdAt = options.clock()
+        openBacklog()
         // Open the live file now, so that `from: .end` means the end as of creating the
         // follower. It is watched from now on, also while the backlog is read: a rotation or
         // copytruncate meanwhile is handled as if it were being read. An error other than a
@@ -182,7 +192,7 @@ public final class FileFollower {
         let tooLongAfter = r.reader.tooLongLines + (r.decoder?.tooLongRecords ?? 0)
         if tooLongAfter != tooLongBefore {
             tooLongLines += tooLongAfter - tooLongBefore
-            if r.decoder == nil { r.ringValid = false }
+            if r.decoder == nil { r.ring.invalidate() }
         }
         guard let line = got else { return nil }
         if r.isLive, let id = r.identity, r.raw.position != r.verifiedPosition {
@@ -208,13 +218,13 @@ public final class FileFollower {
         let number = r.baseLine + (record?.checkpointLine ?? line.number)
         r.emittedOffset = offset
         r.emittedLine = number
-        let checkpoint = Checkpoint(fingerprint: r.identity!, offset: offset, tail: r.tailHash(at: offset),
-                                    line: number, path: r.file.path)
-        r.emittedTail = checkpoint.tail
+        // A container record may checkpoint before a record still open, away from the ring:
+        // its tail is taken now, while the bytes are those just read (a restart needs it).
+        if r.decoder != nil { r.emittedTail = r.tailHash(at: offset) }
         let whole = Line(base: line.base, count: line.count, number: r.baseLine + line.number,
                          endOffset: line.endOffset, rawCount: line.rawCount)
         return FollowedLine(line: whole, stream: record?.stream ?? .stdout, problem: record?.problem,
-                            identity: r.identity!, path: r.file.path, checkpoint: checkpoint, file: r.file)
+                            mark: CheckpointMark(source: r, identity: r.identity!, offset: offset, line: number), file: r.file)
     }
 
     /// At the end of the current file: look at `path` (rotation, truncation), and move on from
@@ -235,6 +245,7 @@ public final class FileFollower {
             }
             events.append("done \(r.file.path)")
             readings.removeFirst()
+            openBacklog()
             // A record split across the rotation ends in the next file when that is read from
             // its start; one resumed past its start had the record acknowledged already.
             if let decoder = r.decoder, decoder.hasOpenRecord, let next = readings.first?.decoder,
@@ -304,6 +315,32 @@ public final class FileFollower {
         return false
     }
 
+    /// Opens the next backlog file that can still be found, in front of the other readings.
+    private func openBacklog() {
+        while var item = backlog.popFirst() {
+            guard let file = item.file ?? locate(item) else {
+                events.append("gone \(item.path)")
+                continue
+            }
+            item.file = file
+            let r = Reading(item: item, follower: self)
+            // Drained like every backlog file: quiet for the grace period since the start.
+            r.lastData = createdAt
+            r.quietSince = createdAt
+            readings.insert(r, at: 0)
+            return
+        }
+    }
+
+    /// A backlog file by its identity: at its planned path, else renamed or compressed since
+    /// (a rotation while earlier files were read); nil when it is gone.
+    private func locate(_ item: CatchUpItem) -> LogFile? {
+        for candidate in [item.path] + CatchUp.siblings(of: path) {
+            if let file = try? LogFile(path: candidate), (try? file.fingerprint()) == item.identity { return file }
+        }
+        return nil
+    }
+
     private func watchCurrent() {
         guard let r = readings.first, r !== live else { return watcher.watch(file: path) }
         watcher.watch(file: r.file.path)
@@ -353,7 +390,7 @@ public final class FileFollower {
         guard let index = readings.firstIndex(where: { $0 === r }) else { return }
         let emitted = r.emittedOffset
         let oldIdentity = r.identity
-        let oldTail = r.decoder != nil ? r.emittedTail : r.ringValid ? TailCheck.hash(r.ring) : nil
+        let oldTail = r.decoder != nil ? r.emittedTail : r.ring.hash
         let fresh = Reading(file: r.file, identity: nil, start: 0, baseLine: 0, live: true, follower: self)
         fresh.identity = try r.file.fingerprint()
         // (Rewritten after it was renamed away: still drained until quiet.)
@@ -394,7 +431,7 @@ public final class FileFollower {
 
     // MARK: - One file being read
 
-    final class Reading {
+    final class Reading: CheckpointSource {
         let file: LogFile
         let raw: PreadSource
         let reader: LineReader
@@ -409,10 +446,8 @@ public final class FileFollower {
         var lastSize: Int64
         /// When the file stopped being the live file (rotation noticed, or backlog opened).
         var quietSince: Double?
-        /// The ≤64 bytes before `ringEnd`, for tail hashes.
-        var ring: [UInt8] = []
-        var ringEnd: Int64 = 0
-        var ringValid = false
+        /// The bytes before the last line read, for tail hashes.
+        let ring = TailRing()
         /// Offset and line number past the last line handed out.
         var emittedOffset: Int64
         var emittedLine: Int
@@ -448,9 +483,10 @@ public final class FileFollower {
             }
         }
 
-        /// A backlog file from the catch-up plan, positioned at its start offset (verified).
+        /// A backlog file from the catch-up plan (open: `item.file`), positioned at its start
+        /// offset (verified).
         convenience init(item: CatchUpItem, follower: FileFollower) {
-            let file = item.file
+            let file = item.file!
             if !file.isGzip {
                 var tail: [UInt8]?
                 if item.startOffset > 0 { tail = (try? Reading.verify(file: file, offset: item.startOffset, tail: item.tail)) ?? nil }
@@ -491,14 +527,8 @@ public final class FileFollower {
         }
 
         func setTail(_ bytes: [UInt8]?, at offset: Int64) {
-            if offset == 0 {
-                ring = []; ringEnd = 0; ringValid = true
-            } else if let bytes {
-                ring = bytes; ringEnd = offset; ringValid = true
-            } else {
-                ringValid = false
-            }
-            emittedTail = ringValid ? TailCheck.hash(ring) : nil
+            ring.reset(bytes, at: offset)
+            emittedTail = ring.hash
         }
 
         /// The bytes before `offset` when their hash is `tail` (nil: mismatch or too short).
@@ -514,41 +544,29 @@ public final class FileFollower {
         }
 
         /// The tail hash of the bytes before `offset`: the ring's when it ends there, else read
-        /// again (a container checkpoint before a record still open); "" (not checked) for gzip.
+        /// again from the descriptor (a container checkpoint before a record still open, or a
+        /// checkpoint made after the follower read on); "" (not checked) for gzip.
         func tailHash(at offset: Int64) -> String {
-            if offset == ringEnd { return ringValid ? TailCheck.hash(ring) : "" }
+            if offset == ring.end { return ring.hash ?? "" }
             guard !file.isGzip else { return "" }
             return ((try? file.tailHash(before: offset)) ?? nil) ?? ""
         }
 
+        /// The checkpoint after the line that ended at `offset`.
+        func checkpoint(identity: FileFingerprint, offset: Int64, line: Int) -> Checkpoint {
+            Checkpoint(fingerprint: identity, offset: offset, tail: tailHash(at: offset), line: line, path: file.path)
+        }
+
         /// Adds a line's raw bytes (content, `\r`, `\n`) to the tail ring.
+        @inline(__always)
         func absorb(_ line: Line) {
-            let rawCount = line.rawCount
-            let lineStart = line.endOffset - Int64(rawCount)
-            if !ringValid || lineStart != ringEnd {
-                // A gap (skipped long line): read the bytes before this line again.
-                ring = []
-                ringValid = true
-                if lineStart > 0 {
-                    if !file.isGzip {
-                        let start = max(0, lineStart - Int64(TailCheck.length))
-                        var bytes = [UInt8](repeating: 0, count: Int(lineStart - start))
-                        if (try? file.readFully(&bytes, at: start)) == bytes.count { ring = bytes } else { ringValid = false }
-                    } else {
-                        ringValid = false
-                    }
-                }
+            ring.absorb(line.base, rawCount: line.rawCount, endOffset: line.endOffset) { [file] lineStart in
+                // A gap (skipped long line): the bytes before this line are read again.
+                guard !file.isGzip else { return nil }
+                let start = max(0, lineStart - Int64(TailCheck.length))
+                var bytes = [UInt8](repeating: 0, count: Int(lineStart - start))
+                return (try? file.readFully(&bytes, at: start)) == bytes.count ? bytes : nil
             }
-            let bytes = UnsafeBufferPointer(start: line.base, count: rawCount)
-            if rawCount >= TailCheck.length {
-                ring = Array(bytes[(rawCount - TailCheck.length)...])
-            } else {
-                ring.append(contentsOf: bytes)
-                if ring.count > TailCheck.length { ring.removeFirst(ring.count - TailCheck.length) }
-            }
-            ringEnd = line.endOffset
-            // Unknown tail (gzip after a skipped long line): an empty tail is not checked.
-            ringValid = ringValid || rawCount >= TailCheck.length || ring.count >= TailCheck.length
         }
     }
 }

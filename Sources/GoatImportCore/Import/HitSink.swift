@@ -20,6 +20,9 @@ public struct LinePosition: Sendable, Equatable {
 /// Receives encoded hits. The importer asks for the buffer of the next hit, appends the hit's
 /// JSON to it and then calls `didEncodeHit`, so a hit is written once, straight into its final place.
 public protocol HitSink: AnyObject {
+    /// Where the checkpoint after the line about to be processed goes (saved once that line
+    /// is acknowledged); only with checkpoints.
+    func note(mark: CheckpointMark)
     func bufferForNextHit(at position: LinePosition) throws -> ByteBuffer
     func didEncodeHit(at position: LinePosition) throws
     /// A line that produced no hit (filtered, malformed): progress a checkpoint may record.
@@ -28,16 +31,14 @@ public protocol HitSink: AnyObject {
     func finish() throws
 }
 
-/// A sink that follow mode can drive: it is told each line's checkpoint and asked to send what
-/// it holds when the log goes quiet.
+/// A sink that follow mode can drive: it is asked to send what it holds when the log goes quiet.
 public protocol FollowingSink: HitSink {
-    /// The checkpoint after the line just processed (saved once that line is acknowledged).
-    func note(checkpoint: Checkpoint)
     /// Sends what has been collected now (the low-traffic flush).
     func flush() throws
 }
 
 extension HitSink {
+    public func note(mark: CheckpointMark) {}
     public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {}
     public func didFinishInput(_ input: Int) throws {}
 }

@@ -11,10 +11,11 @@ extension Importer {
         let row = ExportRowHit()
     }
 
-    func consumeExport(_ lines: LineReader, rows: ExportRows, input: Int, name: String, into sink: HitSink,
-                       summary: inout ImportSummary) throws {
+    func consumeExport(_ lines: LineReader, rows: ExportRows, input: Int, name: String, checked: CheckedInput?,
+                       into sink: HitSink, summary: inout ImportSummary) throws {
         let records = CSVRecordReader(lines: lines, maxRecordLength: options.maxLineLength)
         while let record = try records.next() {
+            if let checked { sink.note(mark: checked.mark(after: record.number, at: record.endOffset)) }
             summary.lines += 1
             let position = LinePosition(input: input, line: record.number, endOffset: record.endOffset)
             func malformed(_ reason: String) throws {

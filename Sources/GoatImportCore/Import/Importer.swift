@@ -13,23 +13,20 @@ public final class Importer {
         public var onMalformed: ((String, Int, String, String) -> Void)?
         /// Called with a fatal-for-this-file input error (the import goes on with the next file).
         public var onInputError: ((String) -> Void)?
-        /// Where to start each input (by index): a checkpoint's offset and line. The bytes before
-        /// the offset are skipped (decompressed and dropped for gzip).
-        public var startPositions: [Int: (offset: Int64, line: Int)] = [:]
-        /// Inputs (by index) that a server may still be writing, with checkpoints: a last line
-        /// without its newline may be half written and waits for the next run. Every other
-        /// input is finished and ends at its last byte, newline or not.
-        public var liveInputs: Set<Int> = []
+        /// Called with what the run should say but is no error (a checkpoint not used, and why).
+        public var onNote: ((String) -> Void)?
+        /// Checkpoints: each file resumes after the lines acknowledged in an earlier run, and the
+        /// sink is told, before each line, where the checkpoint after it goes (`HitSink.note`).
+        /// The caller saves the checkpoints of each acknowledged batch (`CheckpointStore.acknowledge`).
+        /// Then a file a server may still be writing (`InputOrder.isLive`) holds back a last
+        /// line without its newline until the next run; every other file ends at its last byte.
+        /// nil: every input is read whole, unchecked (a dry run, `--no-state`).
+        public var checkpoints: CheckpointStore?
         /// Visits from the log's timestamps (`session` in each hit); nil leaves them to the server.
         public var sessions: SessionTracker?
         /// Routes each line to a site by its host (`--site-map`); nil sends everything to one site.
+        /// With checkpoints, each site has progress of its own in every file's checkpoint.
         public var siteMap: SiteMap?
-        /// With a site map: per input, each site's resume offset. A hit for site s in input i whose
-        /// line ends at or before `siteStarts[i][s]` was acknowledged by that site in an earlier run.
-        public var siteStarts: [Int: [Int64]] = [:]
-        /// Follow mode's source of `siteStarts` for a file met while following, given where its
-        /// first line read ends (to tell a resumed file from one read again from the start).
-        public var siteStartsForFile: ((FileFingerprint, Int64) -> [Int64]?)?
         /// The wrapper of a container log around each line (`--container`).
         public var container = ContainerLog.none
         /// This many malformed lines in a row mean the format has stopped matching the log: the
@@ -48,8 +45,10 @@ public final class Importer {
     private let directives: Bool
     /// Set with `Options.siteMap`: which site each host goes to, and the counts of the others.
     public let router: SiteRouter?
-    /// (Set while reading too: the journal learns where a site resumes as it reads.)
-    var siteStarts: [Int: [Int64]]
+    /// With a site map and checkpoints: per input, each site's resume offset. A hit for site s
+    /// in input i whose line ends at or before `siteStarts[i][s]` was acknowledged by that site
+    /// in an earlier run. (The journal learns where a site resumes as it reads.)
+    var siteStarts: [Int: [Int64]] = [:]
     private var siteHits: [Int] = []
     /// Set for `goatcounter-csv`: its records take their own path to the sink.
     private let exportRows: ExportRows?
@@ -65,7 +64,6 @@ public final class Importer {
         encoder = HitEncoder(escapes: parser.escapes, userAgentEscapes: options.format.userAgentEscapes)
         directives = options.format.directives
         router = options.siteMap.map(SiteRouter.init)
-        siteStarts = options.siteStarts
         siteHits = [Int](repeating: 0, count: options.siteMap?.sites.count ?? 0)
         exportRows = options.format.isGoatCounterCSV ? ExportRows() : nil
         if router != nil, try !options.format.fields().contains(.host) {
@@ -90,8 +88,13 @@ public final class Importer {
             for (index, path) in inputs.enumerated() {
                 summary.files += 1
                 do {
-                    let source = try InputOpener.open(path: path)
-                    let start = options.startPositions[index] ?? (0, 0)
+                    // With checkpoints, a file is opened here, once, and everything about it comes
+                    // from that descriptor. (A stream is read once, unchecked.)
+                    let checked = try options.checkpoints.flatMap { try CheckedInput.open(path, store: $0, sites: options.siteMap?.sites ?? []) }
+                    if let note = checked?.note { options.onNote?(note) }
+                    if let starts = checked?.siteStarts { siteStarts[index] = starts }
+                    let source = try checked?.source() ?? InputOpener.open(path: path)
+                    let start: (offset: Int64, line: Int) = checked?.start ?? (0, 0)
                     if start.offset > 0 {
                         if directives {
                             try readDirectives(source, bytes: start.offset)
@@ -103,17 +106,17 @@ public final class Importer {
                     // decompression run a few chunks ahead on a thread of their own. Not for a stream:
                     // a stopped run must not wait on a read that may never return.
                     let reader = LineReader(source: StreamInputs.isStream(path) ? source : PrefetchSource(inner: source),
-                                            maxLineLength: options.maxLineLength, emitPartialLineAtEOF: !options.liveInputs.contains(index),
+                                            maxLineLength: options.maxLineLength, emitPartialLineAtEOF: !(checked?.isLive ?? false),
                                             startOffset: start.offset, startLine: start.line)
                     do {
                         if let exportRows {
-                            try consumeExport(reader, rows: exportRows, input: index, name: path, into: sink, summary: &summary)
+                            try consumeExport(reader, rows: exportRows, input: index, name: path, checked: checked, into: sink, summary: &summary)
                         } else if options.container == .none {
-                            try consume(reader, input: index, name: path, into: sink, summary: &summary)
+                            try consume(reader, input: index, name: path, checked: checked, into: sink, summary: &summary)
                         } else {
                             let decoder = ContainerLineDecoder(kind: options.container, reader: reader)
                             defer { summary[.tooLong] += decoder.tooLongRecords; summary.lines += decoder.tooLongRecords }
-                            try consume(decoder, input: index, name: path, into: sink, summary: &summary)
+                            try consume(decoder, input: index, name: path, checked: checked, into: sink, summary: &summary)
                         }
                     } catch where error is GzipError || error is ExportHeaderError {
                         inputFailed(error, &summary)   // the lines before it stand
@@ -152,20 +155,23 @@ public final class Importer {
         finishSummary(&summary, started: started)
     }
 
-    private func consume(_ reader: LineReader, input: Int, name: String, into sink: HitSink,
+    private func consume(_ reader: LineReader, input: Int, name: String, checked: CheckedInput?, into sink: HitSink,
                          summary: inout ImportSummary) throws {
         var pv = Pageview()
         while let line = try reader.next() {
+            if let checked { sink.note(mark: checked.mark(after: line.number, at: line.endOffset)) }
             try process(line, input: input, name: name, into: sink, summary: &summary, pageview: &pv)
         }
     }
 
     /// A container log: the lines inside the wrappers go through the pipeline; stderr (the
     /// server's error log) and lines not in the wrapper are counted apart.
-    private func consume(_ decoder: ContainerLineDecoder, input: Int, name: String, into sink: HitSink,
+    private func consume(_ decoder: ContainerLineDecoder, input: Int, name: String, checked: CheckedInput?, into sink: HitSink,
                          summary: inout ImportSummary) throws {
         var pv = Pageview()
         while let record = try decoder.next() {
+            // A record closed inside another still open checkpoints before that one.
+            if let checked { sink.note(mark: checked.mark(after: record.checkpointLine, at: record.checkpointOffset)) }
             let checkpoint = LinePosition(input: input, line: record.checkpointLine, endOffset: record.checkpointOffset)
             try process(record: record.line, stream: record.stream, problem: record.problem, checkpoint: checkpoint,
                         input: input, name: name, into: sink, summary: &summary, pageview: &pv)
@@ -287,7 +293,14 @@ public final class Importer {
                     inputs[followed.identity] = input
                     names.append(followed.path)
                     summary.files += 1
-                    if let starts = options.siteStartsForFile?(followed.identity, followed.endOffset) { siteStarts[input] = starts }
+                    // A file resumed from its checkpoint (not one read again from its start after a
+                    // failed tail check, whose first line ends at or before the checkpoint): each
+                    // site skips what it acknowledged before.
+                    if let sites = options.siteMap?.sites, let checkpoint = options.checkpoints?.checkpoint(for: followed.identity),
+                       followed.endOffset > checkpoint.offset {
+                        let file = followed.file
+                        siteStarts[input] = try checkpoint.siteStarts(sites) { try file.tailMatches($1, before: $0) }
+                    }
                     // A W3C log resumed at its checkpoint: its columns are in the `#Fields:` above.
                     let before = followed.endOffset - Int64(followed.line.rawCount)
                     if directives && before > 0 {
@@ -298,7 +311,7 @@ public final class Importer {
                     onNewInput?(input, followed.path)
                 }
                 // Before the line: a batch it fills ships at once, and must carry this checkpoint.
-                sink.note(checkpoint: followed.checkpoint)
+                sink.note(mark: followed.mark)
                 if options.container == .none {
                     try process(followed.line, input: input, name: followed.path, into: sink, summary: &summary, pageview: &pv)
                 } else {
@@ -355,6 +368,12 @@ public final class Importer {
     static func skip(_ source: ByteSource, bytes: Int64) throws {
         var remaining = bytes
         if let prefixed = source as? PrefixedSource, prefixed.seek(to: bytes) { return }
+        if let file = source as? PreadSource {
+            var st = stat()
+            guard fstat(file.fd, &st) == 0, Int64(st.st_size) >= bytes else { throw SkipError(file: source.name, offset: bytes) }
+            file.position = bytes
+            return
+        }
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { scratch.deallocate() }
         while remaining > 0 {

@@ -14,8 +14,10 @@ public final class Batch: @unchecked Sendable {
     /// The last line covered.
     public var lastPosition: LinePosition? { covered.last }
     /// In follow mode, per file covered, the checkpoint after the batch's last line in it, ready
-    /// to save on acknowledgement.
+    /// to save on acknowledgement (complete once the batch is closed).
     public private(set) var checkpoints: [Checkpoint] = []
+    /// The file being read: its last line so far, made a checkpoint when the batch moves on.
+    private var openMark: CheckpointMark?
 
     private static let prefixWithSessions: StaticString = "{\"hits\":["
     private static let prefixNoSessions: StaticString = "{\"no_sessions\":true,\"hits\":["
@@ -48,7 +50,15 @@ public final class Batch: @unchecked Sendable {
         }
     }
 
-    func cover(_ checkpoint: Checkpoint) {
+    @inline(__always)
+    func cover(_ mark: CheckpointMark) {
+        if let open = openMark, !open.isSameReading(as: mark) { settle(open) }
+        openMark = mark
+    }
+
+    /// The checkpoint of a file the batch has moved on from (its reading has not read on yet).
+    private func settle(_ mark: CheckpointMark) {
+        let checkpoint = mark.checkpoint()
         if let last = checkpoints.last, last.fingerprint == checkpoint.fingerprint {
             checkpoints[checkpoints.count - 1] = checkpoint
         } else {
@@ -57,9 +67,15 @@ public final class Batch: @unchecked Sendable {
     }
 
     /// Whether the batch holds hits or progress.
-    var isEmpty: Bool { covered.isEmpty && checkpoints.isEmpty }
+    var isEmpty: Bool { covered.isEmpty && checkpoints.isEmpty && openMark == nil }
 
-    func close() { body.append("]}") }
+    /// Ends the body, and makes the last file's checkpoint while its reading is still there:
+    /// call on the reading thread.
+    func close() {
+        if let open = openMark { settle(open) }
+        openMark = nil
+        body.append("]}")
+    }
 
     /// The closed batch cut in two after `count` hits (0 < count < hitCount), for a server that
     /// refuses the whole as too large. Only the second half carries the batch's progress past

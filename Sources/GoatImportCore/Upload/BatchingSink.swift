@@ -5,9 +5,9 @@ public final class BatchingSink: FollowingSink {
     public let noSessions: Bool
     private let queue: BatchQueue
     private var current: Batch?
-    /// The checkpoint after the line being processed: it goes with the batch that takes the
+    /// Where the checkpoint after the line being processed goes: with the batch that takes the
     /// line (hit or skip), before that batch can ship because it is full.
-    private var pendingCheckpoint: Checkpoint?
+    private var pendingMark: CheckpointMark?
 
     public init(queue: BatchQueue, batchSize: Int = 500, noSessions: Bool = false) {
         self.queue = queue
@@ -22,15 +22,15 @@ public final class BatchingSink: FollowingSink {
         return batch
     }
 
-    public func note(checkpoint: Checkpoint) {
-        pendingCheckpoint = checkpoint
+    public func note(mark: CheckpointMark) {
+        pendingMark = mark
     }
 
     /// Moves the open batch's progress to a line that went elsewhere (another site's, or
     /// skipped): once acknowledged, this site has everything up to it.
-    public func advance(to position: LinePosition, checkpoint: Checkpoint?) throws {
+    public func advance(to position: LinePosition, mark: CheckpointMark?) throws {
         batch.cover(position)
-        if let checkpoint { batch.cover(checkpoint) }
+        if let mark { batch.cover(mark) }
     }
 
     /// The importer encodes straight into the batch body, after the separating comma.
@@ -43,14 +43,14 @@ public final class BatchingSink: FollowingSink {
     public func didEncodeHit(at position: LinePosition) throws {
         let batch = self.batch
         batch.didAppendHit(position)
-        if let pendingCheckpoint { batch.cover(pendingCheckpoint) }
+        if let pendingMark { batch.cover(pendingMark) }
         if batch.hitCount >= batchSize { try ship() }
     }
 
     public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {
         let batch = self.batch
         batch.cover(position)
-        if let pendingCheckpoint { batch.cover(pendingCheckpoint) }
+        if let pendingMark { batch.cover(pendingMark) }
     }
 
     public func flush() throws {

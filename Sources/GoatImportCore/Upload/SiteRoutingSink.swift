@@ -14,9 +14,9 @@ public final class SiteRoutingSink: FollowingSink {
     public let sinks: [BatchingSink]
     public private(set) var stopped: [Bool]
     private var lastSeen: LinePosition?
-    private var lastCheckpoint: Checkpoint?
-    /// The checkpoint after the line being processed (noted before the line is).
-    private var pendingCheckpoint: Checkpoint?
+    private var lastMark: CheckpointMark?
+    /// Where the checkpoint after the line being processed goes (noted before the line is).
+    private var pendingMark: CheckpointMark?
     /// Lines seen, and per site the count it has been told about: a quiet log must not ship
     /// an empty batch per site at every flush.
     private var seen = 0
@@ -32,7 +32,7 @@ public final class SiteRoutingSink: FollowingSink {
     /// Hands `site` the progress of the lines it has not been told about.
     private func catchUp(_ site: Int) throws {
         guard let lastSeen, told[site] < seen else { return }
-        try sinks[site].advance(to: lastSeen, checkpoint: lastCheckpoint)
+        try sinks[site].advance(to: lastSeen, mark: lastMark)
         told[site] = seen
     }
 
@@ -50,12 +50,12 @@ public final class SiteRoutingSink: FollowingSink {
 
     public func didEncodeHit(at position: LinePosition) throws {
         lastSeen = position
-        lastCheckpoint = pendingCheckpoint
+        lastMark = pendingMark
         seen += 1
         told[position.site] = seen
         if !stopped[position.site] {
             try guarded(position.site) {
-                if let pendingCheckpoint { sinks[position.site].note(checkpoint: pendingCheckpoint) }
+                if let pendingMark { sinks[position.site].note(mark: pendingMark) }
                 try sinks[position.site].didEncodeHit(at: position)
             }
         }
@@ -63,12 +63,12 @@ public final class SiteRoutingSink: FollowingSink {
 
     public func didSkipLine(at position: LinePosition, reason: SkipReason) throws {
         lastSeen = position
-        lastCheckpoint = pendingCheckpoint
+        lastMark = pendingMark
         seen += 1
     }
 
-    public func note(checkpoint: Checkpoint) {
-        pendingCheckpoint = checkpoint
+    public func note(mark: CheckpointMark) {
+        pendingMark = mark
     }
 
 

@@ -24,9 +24,7 @@ struct ContainerFollowModelTests {
         let liveName: String
         var live: String { dir.file(liveName) }
         var statePath: String { dir.file("state/state.json") }
-        var writerFD: Int32 = -1
-        var writerOnLive = true
-        var writerFileHasLine = false
+        let writer: ModelLogWriter
         var rawPartial: [UInt8]?                 // rest of a wrapper line half written
         var openParts: [[UInt8]] = []            // wrapper lines of a stdout record not all written
         var openSeq = 0
@@ -49,28 +47,16 @@ struct ContainerFollowModelTests {
             kind = seed % 2 == 0 ? .docker : .cri
             liveName = kind == .docker ? "0f1e2d3c-json.log" : "0.log"
             store = try CheckpointStore(path: dir.file("state/state.json"), durable: false)
-            dir.write(liveName, "")
-            writerFD = open(dir.file(liveName), O_WRONLY | O_APPEND)
+            writer = ModelLogWriter(live: dir.file(liveName))
             follower = FileFollower(path: dir.file(liveName), store: nil)
             follower = makeFollower(backlog: [])
         }
 
-        deinit { close(writerFD) }
-
         func makeFollower(backlog: [CatchUpItem]) -> FileFollower {
-            var o = FileFollower.Options()
-            o.from = .beginning
-            o.gracePeriod = ContainerFollowModelTests.grace
+            var o = FollowFollowerTests.options(clock, grace: ContainerFollowModelTests.grace)
             o.useInotify = rng.next() % 2 == 0
             o.container = kind
-            let clock = self.clock
-            o.clock = { clock.now }
             return FileFollower(path: live, store: store, options: o, backlog: backlog)
-        }
-
-        func raw(_ bytes: [UInt8]) {
-            let n = bytes.withUnsafeBytes { Glibc.write(writerFD, $0.baseAddress!, $0.count) }
-            precondition(n == bytes.count)
         }
 
         /// One wrapper line (one part of a record) as the runtime writes it.
@@ -107,19 +93,17 @@ struct ContainerFollowModelTests {
             completeRaw()
             if rng.next() % 5 == 0 {
                 let cut = 1 + Int(rng.next() % UInt64(line.count - 1))
-                raw(Array(line[..<cut]))
+                writer.write(Array(line[..<cut]))
                 rawPartial = Array(line[cut...])
             } else {
-                raw(line)
-                writerFileHasLine = true
+                writer.write(line)
             }
         }
 
         func completeRaw() {
             guard let rest = rawPartial else { return }
-            raw(rest)
+            writer.write(rest)
             rawPartial = nil
-            writerFileHasLine = true
         }
 
         /// A whole stdout record, or a stderr one (which may come between the parts of an open one).
@@ -184,7 +168,7 @@ struct ContainerFollowModelTests {
             try pump()
             clock.now += ContainerFollowModelTests.grace + 1
             try pump()
-            let unseen = !writerFileHasLine
+            let unseen = !writer.fileHasLine
             for _ in 0..<Int(rng.next() % 3) { writeRecord() }
             completeRaw()
             if unseen { try pump() }
@@ -206,27 +190,18 @@ struct ContainerFollowModelTests {
 
         func renameRotate() throws {
             try timePasses()
-            try FileManager.default.moveItem(atPath: live, toPath: dir.file(try rotatedName()))
-            dir.write(liveName, "")
-            writerOnLive = false
+            try writer.renameRotate(to: dir.file(try rotatedName()))
         }
 
         func reopen() {
             completeRaw()
-            close(writerFD)
-            writerFD = open(live, O_WRONLY | O_APPEND)
-            writerOnLive = true
-            writerFileHasLine = false
-            var st = stat()
-            if stat(live, &st) == 0 && st.st_size > 0 { writerFileHasLine = true }
+            writer.reopen()
         }
 
         func copyTruncate() throws {
             completeRaw()
             try timePasses()
-            try FileManager.default.copyItem(atPath: live, toPath: dir.file(try rotatedName()))
-            precondition(ftruncate(writerFD, 0) == 0)
-            writerFileHasLine = false
+            try writer.copyTruncate(to: dir.file(try rotatedName()))
         }
 
         func gzipOne() {
@@ -251,26 +226,21 @@ struct ContainerFollowModelTests {
             case 35..<45: log.append("split"); startSplit()
             case 45..<58: log.append("part"); writePart()
             case 58..<64: log.append("complete"); completeRaw()
-            case 64..<71 where writerOnLive: log.append("rotate"); try renameRotate()
-            case 71..<78 where !writerOnLive: log.append("reopen"); reopen()
-            case 71..<74 where writerOnLive && openParts.isEmpty: log.append("copytruncate"); try copyTruncate()
+            case 64..<71 where writer.onLive: log.append("rotate"); try renameRotate()
+            case 71..<78 where !writer.onLive: log.append("reopen"); reopen()
+            case 71..<74 where writer.onLive && openParts.isEmpty: log.append("copytruncate"); try copyTruncate()
             case 78..<84: log.append("gzip"); gzipOne()
-            case 84..<92 where writerOnLive || writerFileHasLine: log.append("restart"); try restart()
+            case 84..<92 where writer.onLive || writer.fileHasLine: log.append("restart"); try restart()
             default: log.append("write"); writeRecord()
             }
             if rng.next() % 10 < 7 { try pump() }
             if debug {
-                let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted().map { name -> String in
-                    var st = stat()
-                    _ = stat(dir.file(name), &st)
-                    return "\(name):\(st.st_ino)/\(st.st_size)"
-                }
-                print("op \(log.last!) written \(written.suffix(3)) emitted \(emitted.suffix(3)) open \(openParts.count) writerOnLive \(writerOnLive) files \(files) events \(follower.events)")
+                print("op \(log.last!) written \(written.suffix(3)) emitted \(emitted.suffix(3)) open \(openParts.count) writerOnLive \(writer.onLive) files \(dir.listing()) events \(follower.events)")
             }
         }
 
         func finish() throws {
-            if !writerOnLive { reopen() }
+            if !writer.onLive { reopen() }
             finishOpen()
             completeRaw()
             for _ in 0..<3 {

@@ -7,10 +7,10 @@ import Glibc
 
 @Suite("Follow: file follower")
 struct FollowFollowerTests {
-    static func options(_ clock: FollowClock, from: FileFollower.StartPosition = .beginning) -> FileFollower.Options {
+    static func options(_ clock: FollowClock, from: FileFollower.StartPosition = .beginning, grace: Double = 5) -> FileFollower.Options {
         var o = FileFollower.Options()
         o.from = from
-        o.gracePeriod = 5
+        o.gracePeriod = grace
         o.clock = { clock.now }
         return o
     }

@@ -34,10 +34,7 @@ struct FollowModelTests {
         var live: String { dir.file("access.log") }
         var statePath: String { dir.file("state/state.json") }
         let debug: Bool
-        /// The server's descriptor: the live file, or the rotated one until it reopens.
-        var writerFD: Int32 = -1
-        var writerOnLive = true
-        var writerFileHasLine = false
+        let writer: ModelLogWriter
         var partial: [UInt8]?   // rest of a line whose start has been written
         var seq = 0
         var written: [Int] = []  // complete lines, in write order
@@ -52,27 +49,15 @@ struct FollowModelTests {
             debug = ProcessInfo.processInfo.environment["FOLLOW_DEBUG"] == "\(seed)"
             rng = FollowRNG(seed: seed)
             store = try CheckpointStore(path: dir.file("state/state.json"), durable: false)
-            dir.write("access.log", "")
-            writerFD = open(dir.file("access.log"), O_WRONLY | O_APPEND)
+            writer = ModelLogWriter(live: dir.file("access.log"))
             follower = FileFollower(path: dir.file("access.log"), store: nil, options: FileFollower.Options())
             follower = makeFollower(backlog: [])
         }
 
-        deinit { close(writerFD) }
-
         func makeFollower(backlog: [CatchUpItem]) -> FileFollower {
-            var o = FileFollower.Options()
-            o.from = .beginning
-            o.gracePeriod = FollowModelTests.grace
+            var o = FollowFollowerTests.options(clock, grace: FollowModelTests.grace)
             o.useInotify = rng.next() % 2 == 0
-            let clock = self.clock
-            o.clock = { clock.now }
             return FileFollower(path: live, store: store, options: o, backlog: backlog)
-        }
-
-        func raw(_ bytes: [UInt8]) {
-            let n = bytes.withUnsafeBytes { Glibc.write(writerFD, $0.baseAddress!, $0.count) }
-            precondition(n == bytes.count)
         }
 
         func newLine() -> [UInt8] {
@@ -83,24 +68,22 @@ struct FollowModelTests {
 
         func completePartial() {
             guard let rest = partial else { return }
-            raw(rest)
+            writer.write(rest)
             partial = nil
             written.append(seq)
-            writerFileHasLine = true
         }
 
         func writeLine() {
             completePartial()
-            raw(newLine())
+            writer.write(newLine())
             written.append(seq)
-            writerFileHasLine = true
         }
 
         func writePartial() {
             completePartial()
             let line = newLine()
             let cut = 1 + Int(rng.next() % UInt64(line.count - 1))
-            raw(Array(line[..<cut]))
+            writer.write(Array(line[..<cut]))
             partial = Array(line[cut...])
         }
 
@@ -124,7 +107,7 @@ struct FollowModelTests {
             // Sometimes a few lines arrive just before the rotation and are read after it.
             // (Not into a file the follower has never seen a line of: then nothing tells it
             // that a copytruncated file is not the same file it opened, in any reader.)
-            let unseen = !writerFileHasLine
+            let unseen = !writer.fileHasLine
             for _ in 0..<Int(rng.next() % 3) { writeLine() }
             if unseen { try pump() }
         }
@@ -132,33 +115,24 @@ struct FollowModelTests {
         func renameRotate() throws {
             try timePasses()
             try dir.shiftRotated()
-            try FileManager.default.moveItem(atPath: live, toPath: dir.file("access.log.1"))
-            dir.write("access.log", "")    // logrotate's `create`
-            writerOnLive = false           // the server writes to the old file until it reopens
+            try writer.renameRotate(to: dir.file("access.log.1"))
         }
 
         func reopen() {
             completePartial()
-            close(writerFD)
-            writerFD = open(live, O_WRONLY | O_APPEND)
-            writerOnLive = true
-            writerFileHasLine = false
-            var st = stat()
-            if stat(live, &st) == 0 && st.st_size > 0 { writerFileHasLine = true }
+            writer.reopen()
         }
 
         func copyTruncate() throws {
             completePartial()
             try timePasses()
             try dir.shiftRotated()
-            try FileManager.default.copyItem(atPath: live, toPath: dir.file("access.log.1"))
-            precondition(ftruncate(writerFD, 0) == 0)
-            writerFileHasLine = false
+            try writer.copyTruncate(to: dir.file("access.log.1"))
         }
 
         func gzipOne() {
             // Never the file the server still writes to.
-            let candidates = dir.rotated().filter { !$0.name.hasSuffix(".gz") && (writerOnLive || $0.gen != 1) }
+            let candidates = dir.rotated().filter { !$0.name.hasSuffix(".gz") && (writer.onLive || $0.gen != 1) }
             guard !candidates.isEmpty else { return }
             dir.gzip(candidates[Int(rng.next() % UInt64(candidates.count))].name)
         }
@@ -180,28 +154,23 @@ struct FollowModelTests {
             case 0..<40: log.append("write"); writeLine()
             case 40..<50: log.append("partial"); writePartial()
             case 50..<58: log.append("complete"); completePartial()
-            case 58..<66 where writerOnLive: log.append("rotate"); try renameRotate()
-            case 66..<74 where !writerOnLive: log.append("reopen"); reopen()
-            case 66..<71 where writerOnLive: log.append("copytruncate"); try copyTruncate()
+            case 58..<66 where writer.onLive: log.append("rotate"); try renameRotate()
+            case 66..<74 where !writer.onLive: log.append("reopen"); reopen()
+            case 66..<71 where writer.onLive: log.append("copytruncate"); try copyTruncate()
             case 74..<82: log.append("gzip"); gzipOne()
-            case 82..<90 where writerOnLive || writerFileHasLine:
+            case 82..<90 where writer.onLive || writer.fileHasLine:
                 // (A rotated file with no complete line yet has no identity to resume by.)
                 log.append("restart"); try restart()
             default: log.append("write"); writeLine()
             }
             if rng.next() % 10 < 7 { try pump() }
             if debug {
-                let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted().map { name -> String in
-                    var st = stat()
-                    _ = stat(dir.file(name), &st)
-                    return "\(name):\(st.st_ino)/\(st.st_size)"
-                }
-                print("op \(log.last!) written \(written.last ?? 0) emitted \(emitted.last ?? 0) writerOnLive \(writerOnLive) files \(files) events \(follower.events)")
+                print("op \(log.last!) written \(written.last ?? 0) emitted \(emitted.last ?? 0) writerOnLive \(writer.onLive) files \(dir.listing()) events \(follower.events)")
             }
         }
 
         func finish() throws {
-            if !writerOnLive { reopen() }
+            if !writer.onLive { reopen() }
             completePartial()
             for _ in 0..<3 {
                 try pump()

@@ -49,6 +49,15 @@ final class FollowTempDir {
         }
     }
 
+    /// Every file here as `name:inode/size`, by name: what a model prints to trace a seed.
+    func listing() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { name in
+            var st = stat()
+            _ = stat(file(name), &st)
+            return "\(name):\(st.st_ino)/\(st.st_size)"
+        }
+    }
+
     /// `gzip -n name`: replaces `name` with `name.gz`.
     func gzip(_ name: String, keep: Bool = false) {
         let p = Process()
@@ -57,6 +66,56 @@ final class FollowTempDir {
         try! p.run()
         p.waitUntilExit()
         precondition(p.terminationStatus == 0, "gzip failed")
+    }
+}
+
+/// The server's side of a model's live log: its descriptor (on the live file, or on the renamed
+/// one until it reopens) and whether the file it writes to has a complete line yet (until then
+/// nothing tells a reader that a copytruncated file is not the one it opened, and a rotated
+/// file has no identity to resume by).
+final class ModelLogWriter {
+    let live: String
+    private var fd: Int32
+    private(set) var onLive = true
+    private(set) var fileHasLine = false
+
+    /// Creates `live` empty and opens it.
+    init(live: String) {
+        self.live = live
+        FileManager.default.createFile(atPath: live, contents: Data())
+        fd = open(live, O_WRONLY | O_APPEND)
+    }
+
+    deinit { close(fd) }
+
+    /// Writes `bytes` as they are; a write that ends a line leaves the file with a complete one.
+    func write(_ bytes: [UInt8]) {
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) }
+        precondition(n == bytes.count)
+        if bytes.last == 0x0A { fileHasLine = true }
+    }
+
+    /// Rename rotation: the live file becomes `rotated`, an empty one takes its place
+    /// (logrotate's `create`), and the server writes to the renamed one until it reopens.
+    func renameRotate(to rotated: String) throws {
+        try FileManager.default.moveItem(atPath: live, toPath: rotated)
+        FileManager.default.createFile(atPath: live, contents: Data())
+        onLive = false
+    }
+
+    func reopen() {
+        close(fd)
+        fd = open(live, O_WRONLY | O_APPEND)
+        onLive = true
+        var st = stat()
+        fileHasLine = stat(live, &st) == 0 && st.st_size > 0
+    }
+
+    /// copytruncate: the live file copied to `rotated`, then truncated under the server.
+    func copyTruncate(to rotated: String) throws {
+        try FileManager.default.copyItem(atPath: live, toPath: rotated)
+        precondition(ftruncate(fd, 0) == 0)
+        fileHasLine = false
     }
 }
 

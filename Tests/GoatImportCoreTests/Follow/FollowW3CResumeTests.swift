@@ -65,7 +65,7 @@ final class DrainingFollower: LineFollowing {
 /// The follow loop's sink, collecting hits in memory.
 final class CollectingFollowSink: FollowingSink {
     let hits = CollectingSink()
-    func note(checkpoint: Checkpoint) {}
+    func note(mark: CheckpointMark) {}
     func flush() throws {}
     func bufferForNextHit(at position: LinePosition) throws -> ByteBuffer { hits.bufferForNextHit(at: position) }
     func didEncodeHit(at position: LinePosition) throws { try hits.didEncodeHit(at: position) }

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file of a one-shot run that keeps checkpoints, opened once, when its turn comes. From that
+/// one descriptor come its identity, where it resumes, its lines, and the tail hash of every
+/// checkpoint after them: a rotation during the run renames the file under the descriptor, and
+/// nothing opens the path again. Only the files that a batch not yet closed covers stay open,
+/// so a run over thousands of small files (CloudFront, S3) stays far below the descriptor limit.
+final class CheckedInput: CheckpointSource {
+    let file: LogFile
+    let identity: FileFingerprint
+    /// Where reading starts: after the stored checkpoint, or at 0 (none, or its bytes changed).
+    private(set) var start: (offset: Int64, line: Int) = (0, 0)
+    /// With a site map: each site's own offset (see `Importer.siteStarts`).
+    private(set) var siteStarts: [Int64]?
+    /// Why a stored checkpoint was not used.
+    private(set) var note: String?
+
+    /// nil for what is read unchecked: a stream, or a file without an identity (no complete
+    /// request line yet).
+    static func open(_ path: String, store: CheckpointStore, sites: [String]) throws -> CheckedInput? {
+        guard !StreamInputs.isStream(path), LogFile.isRegularFile(path) else { return nil }
+        let file = try LogFile(path: path)
+        file.finished = !InputOrder.isLive(path)
+        guard let identity = try file.fingerprint() else { return nil }
+        return try CheckedInput(file: file, identity: identity, store: store, sites: sites)
+    }
+
+    private init(file: LogFile, identity: FileFingerprint, store: CheckpointStore, sites: [String]) throws {
+        self.file = file
+        self.identity = identity
+        guard let checkpoint = try file.checkpoint(in: store) else { return }
+        if checkpoint.offset > 0 {
+            guard try file.tailMatches(checkpoint.tail, before: checkpoint.offset) else {
+                note = "\(file.path): its content before the saved offset changed (truncated or replaced); reading it from the start"
+                return
+            }
+            start = (checkpoint.offset, checkpoint.line)
+        }
+        if !sites.isEmpty { siteStarts = try checkpoint.siteStarts(sites) { try file.tailMatches($1, before: $0) } }
+    }
+
+    /// A server may still be writing it: a last line without its newline waits for the next run.
+    var isLive: Bool { !file.finished }
+
+    /// The file's bytes, decompressed, from its start.
+    func source() -> ByteSource {
+        // The whole file is read once from start to end.
+        _ = posix_fadvise(file.fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+        return file.stream()
+    }
+
+    @inline(__always)
+    func mark(after line: Int, at offset: Int64) -> CheckpointMark {
+        CheckpointMark(source: self, identity: identity, offset: offset, line: line)
+    }
+
+    /// The tail is hashed for plain files; a .gz is rotated and immutable, and hashing its tail
+    /// would mean decompressing it from the start.
+    func checkpoint(identity: FileFingerprint, offset: Int64, line: Int) -> Checkpoint {
+        let tail = file.isGzip ? "" : ((try? file.tailHash(before: offset)) ?? nil) ?? ""
+        return Checkpoint(fingerprint: identity, offset: offset, tail: tail, line: line, path: file.path)
+    }
+}
