@@ -93,3 +93,20 @@ print(String(format: "visitor hash (IP, user agent)   %6.1f ns/hit", hash.ns))
 print(String(format: "visit lookup and id             %6.1f ns/hit", visit.ns))
 print(String(format: "visit lookup, warmed by %-3d      %6.1f ns/hit", group, warmed.ns))
 print(String(format: "both (SessionTracker.session)   %6.1f ns/hit", both.ns))
+
+// Saving the open visits (sessions.json, at every acknowledged batch of a real run): a million
+// open visits, the time of one save and how far it raises the peak RSS above the table's.
+func peakKB() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+let saver = SessionTracker(secret: secret)
+for k in 0..<1_000_000 { _ = saver.session(visitor: UInt64(k) &* 0x9E37_79B9_7F4A_7C15, time: 1_761_955_200 + k / 50) }
+let savePath = NSTemporaryDirectory() + "bench-visits-sessions-\(getpid()).json"
+let before = peakKB(), t0 = now()
+try saver.save(to: savePath)
+let saveSeconds = (now() - t0) / 1e9
+print(String(format: "save of %d open visits          %6.2f s, peak RSS +%.1f MB (%.1f MB file)", saver.openVisits, saveSeconds,
+             Double(peakKB() - before) / 1024, Double((try? FileManager.default.attributesOfItem(atPath: savePath)[.size] as? Int) ?? 0) / 1e6))
+unlink(savePath)

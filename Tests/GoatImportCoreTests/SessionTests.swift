@@ -238,3 +238,27 @@ struct VisitTableTests {
         #expect(table.count == 1 && table.overflowCount == 0)
     }
 }
+
+struct SessionsFileTests {
+    /// The previous release reads `sessions.json` with `JSONDecoder` into `Saved`: the file
+    /// written straight from the table must decode there to exactly the open visits.
+    @Test("sessions.json written from the table decodes as the Codable file: every hash length, negative and far-past times")
+    func savedFormat() throws {
+        let tracker = SessionTracker(secret: VisitIdPinTests.secret, gap: 8 * 3600)
+        let t0 = 1_761_955_200
+        let hits: [(UInt64, Int)] = [(0, t0), (1, t0 + 1), (0xF, t0), (0x10, t0), (UInt64.max, t0 + 5),
+                                     (0x0123_4567_89AB_CDEF, -86_400), (0xFEDC_BA98_7654_3210, -(1 << 40)),
+                                     (1, t0 + 3600), (0x10, t0 + 7)]
+        for (visitor, time) in hits { _ = tracker.session(visitor: visitor, time: time) }
+        let saved = try JSONDecoder().decode(SessionTracker.Saved.self, from: tracker.savedJSON())
+        #expect(saved.version == 1 && saved.gap == 8 * 3600)
+        let want: [String: [Int]] = [
+            "0": [t0, t0], "1": [t0 + 1, t0 + 3600], "f": [t0, t0], "10": [t0, t0 + 7],
+            "ffffffffffffffff": [t0 + 5, t0 + 5], "123456789abcdef": [-86_400, -86_400],
+            "fedcba9876543210": [-(1 << 40), -(1 << 40)],
+        ]
+        #expect(saved.visits == want)
+        let empty = try JSONDecoder().decode(SessionTracker.Saved.self, from: SessionTracker(secret: VisitIdPinTests.secret).savedJSON())
+        #expect(empty.visits.isEmpty)
+    }
+}

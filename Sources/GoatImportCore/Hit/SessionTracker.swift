@@ -111,10 +111,48 @@ public final class SessionTracker {
         if isShared { lock.lock() }
         defer { if isShared { lock.unlock() } }
         prune()
-        var saved = Saved(gap: gap, visits: [:])
-        visits.forEach { visitor, start, last in saved.visits[String(visitor, radix: 16)] = [start, last] }
-        let data = try JSONEncoder().encode(saved)
-        try AtomicFile.write(data, to: path)
+        try AtomicFile.write(savedJSON(), to: path)
+    }
+
+    /// The `Saved` JSON, written straight from the table: through `[String: [Int]]` and
+    /// `JSONEncoder`, every save of a million open visits built a dictionary of a million
+    /// strings and arrays first.
+    func savedJSON() -> Data {
+        var data = Data(capacity: 64 + openVisits * 48)
+        data.append(contentsOf: Array("{\"version\":1,\"gap\":\(gap),\"visits\":{".utf8))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buf in
+            var separator: UInt8 = 0
+            visits.forEach { visitor, start, last in
+                var n = 0
+                if separator != 0 { buf[n] = separator; n += 1 }
+                separator = UInt8(ascii: ",")
+                buf[n] = UInt8(ascii: "\""); n += 1
+                var digits = 1
+                while digits < 16 && visitor >> UInt64(4 * digits) != 0 { digits += 1 }
+                for i in stride(from: digits - 1, through: 0, by: -1) {
+                    buf[n] = JSONString.hexDigit(UInt8(truncatingIfNeeded: visitor >> UInt64(4 * i)) & 0xF); n += 1
+                }
+                for b in "\":[".utf8 { buf[n] = b; n += 1 }
+                n = Self.decimal(start, into: buf, at: n)
+                buf[n] = UInt8(ascii: ","); n += 1
+                n = Self.decimal(last, into: buf, at: n)
+                buf[n] = UInt8(ascii: "]"); n += 1
+                data.append(buf.baseAddress!, count: n)
+            }
+        }
+        data.append(contentsOf: Array("}}".utf8))
+        return data
+    }
+
+    /// Writes `value` in decimal at `at` (at most 20 bytes) and returns the end.
+    private static func decimal(_ value: Int, into buf: UnsafeMutableBufferPointer<UInt8>, at: Int) -> Int {
+        var n = at
+        if value < 0 { buf[n] = UInt8(ascii: "-"); n += 1 }
+        var m = value.magnitude, digits = 1
+        while m >= 10 { m /= 10; digits += 1 }
+        m = value.magnitude
+        for i in stride(from: n + digits - 1, through: n, by: -1) { buf[i] = UInt8(ascii: "0") + UInt8(m % 10); m /= 10 }
+        return n + digits
     }
 
     public func load(from path: String) throws {
