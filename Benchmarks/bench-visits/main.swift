@@ -109,4 +109,9 @@ try saver.save(to: savePath)
 let saveSeconds = (now() - t0) / 1e9
 print(String(format: "save of %d open visits          %6.2f s, peak RSS +%.1f MB (%.1f MB file)", saver.openVisits, saveSeconds,
              Double(peakKB() - before) / 1024, Double((try? FileManager.default.attributesOfItem(atPath: savePath)[.size] as? Int) ?? 0) / 1e6))
+let beforeLoad = peakKB(), t1 = now()
+let loader = SessionTracker(secret: secret)
+try loader.load(from: savePath)
+print(String(format: "load of %d open visits          %6.2f s, peak RSS +%.1f MB", loader.openVisits, (now() - t1) / 1e9,
+             Double(peakKB() - beforeLoad) / 1024))
 unlink(savePath)

@@ -261,4 +261,54 @@ struct SessionsFileTests {
         let empty = try JSONDecoder().decode(SessionTracker.Saved.self, from: SessionTracker(secret: VisitIdPinTests.secret).savedJSON())
         #expect(empty.visits.isEmpty)
     }
+
+    static func visits(_ tracker: SessionTracker) throws -> [String: [Int]] {
+        try JSONDecoder().decode(SessionTracker.Saved.self, from: tracker.savedJSON()).visits
+    }
+
+    /// Files of the previous release (JSONEncoder, compact or pretty-printed, members in any
+    /// order) and of this one load the same visits, by the in-place reader or JSONDecoder.
+    @Test("sessions.json of every writer loads the same visits; shapes the reader does not know go to JSONDecoder")
+    func loadEveryShape() throws {
+        let t0 = 1_761_955_200
+        let want: [String: [Int]] = ["0": [t0, t0], "ffffffffffffffff": [t0 - 50, t0 + 9], "123abc": [-86_400, -86_400]]
+        let dir = TestPaths.tempDir()
+        let path = dir.appendingPathComponent("sessions.json").path
+        let plain = JSONEncoder(), pretty = JSONEncoder()
+        pretty.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let codable = SessionTracker.Saved(gap: 3600, visits: want)
+        var files = [try plain.encode(codable), try pretty.encode(codable),
+                     Data("{\"visits\":{\"0\":[\(t0),\(t0)],\"FFFFFFFFFFFFFFFF\":[\(t0 - 50),\(t0 + 9)],\"123abc\":[-86400,-86400]},\"gap\":1,\"version\":1}".utf8)]
+        let written = SessionTracker(secret: VisitIdPinTests.secret)
+        try Data(files[0]).write(to: URL(fileURLWithPath: path))
+        try written.load(from: path)
+        files.append(written.savedJSON())
+        for (n, file) in files.enumerated() {
+            try file.write(to: URL(fileURLWithPath: path))
+            let tracker = SessionTracker(secret: VisitIdPinTests.secret)
+            try tracker.load(from: path)
+            #expect(try Self.visits(tracker) == want, "file \(n)")
+        }
+        // The in-place reader takes exactly the compact shape and leaves the rest.
+        func reads(_ s: String) -> Bool {
+            var bytes = Array(s.utf8)
+            return bytes.withUnsafeMutableBytes { SavedVisitsReader.read(UnsafeRawBufferPointer($0)) { _, _, _ in } } != nil
+        }
+        #expect(reads("{\"version\":1,\"gap\":5,\"visits\":{}}"))
+        #expect(reads("{\"version\":1,\"gap\":5,\"visits\":{\"a\":[1,-2]}}"))
+        #expect(!reads("{\"version\":1, \"gap\":5,\"visits\":{}}"))
+        #expect(!reads("{\"version\":2,\"gap\":5,\"visits\":{}}"))
+        #expect(!reads("{\"gap\":5,\"visits\":{}}"))
+        #expect(!reads("{\"version\":1,\"gap\":5,\"visits\":{}}x"))
+        #expect(!reads("{\"version\":1,\"gap\":5,\"visits\":{\"11111111111111111\":[1,2]}}"))
+        #expect(!reads("{\"version\":1,\"gap\":5,\"visits\":{\"a\":[1,2,3]}}"))
+        #expect(!reads("{\"version\":1,\"gap\":5,\"visits\":{\"a\":[1,99999999999999999999]}}"))
+        #expect(!reads("{\"version\":1,\"version\":1,\"gap\":5,\"visits\":{}}"))
+        // An impossible time stops the load with the file's name, in either reader.
+        for file in [Data("{\"version\":1,\"gap\":5,\"visits\":{\"a\":[1,\((1 << 40) + 1)]}}".utf8),
+                     try pretty.encode(SessionTracker.Saved(gap: 5, visits: ["a": [1, (1 << 40) + 1]]))] {
+            try file.write(to: URL(fileURLWithPath: path))
+            #expect(throws: SessionTracker.SessionError.self) { try SessionTracker(secret: VisitIdPinTests.secret).load(from: path) }
+        }
+    }
 }

@@ -160,16 +160,33 @@ public final class SessionTracker {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SessionError("\(path): cannot read it; check its owner and mode (0600)")
         }
+        let impossible = SessionError("\(path): a visit with an impossible time; move the file away to start the visits afresh")
+        // Times are seconds since 1970: anything beyond ±2^40 (35,000 years) was not written here.
+        let possible = -(1 << 40)...(1 << 40)
+        var fileNewest = newest
+        let shapeKnown = try data.withUnsafeBytes { raw in
+            try SavedVisitsReader.read(raw) { _, start, last in
+                guard possible.contains(start), possible.contains(last) else { throw impossible }
+                fileNewest = max(fileNewest, last)
+            } != nil
+        }
+        if shapeKnown {
+            // The newest time first places the table's window: the visits then fit in it.
+            newest = fileNewest
+            data.withUnsafeBytes { raw in
+                _ = SavedVisitsReader.read(raw) { key, start, last in
+                    visits.store(visits.find(key, at: newest, dropIdleBefore: Int.min), key: key, start: start, last: last)
+                }
+            }
+            return
+        }
         guard let saved = try? JSONDecoder().decode(Saved.self, from: data) else {
             throw SessionError("\(path): not a goatimport sessions file; move it away to start the visits afresh")
         }
         var loaded: [(key: UInt64, start: Int, last: Int)] = []
         for (visitor, v) in saved.visits where v.count == 2 {
             guard let key = UInt64(visitor, radix: 16) else { continue }
-            // Times are seconds since 1970: anything beyond ±2^40 (35,000 years) was not written here.
-            guard v.allSatisfy({ (-(1 << 40)...(1 << 40)).contains($0) }) else {
-                throw SessionError("\(path): a visit with an impossible time; move the file away to start the visits afresh")
-            }
+            guard v.allSatisfy(possible.contains) else { throw impossible }
             newest = max(newest, v[1])
             loaded.append((key, v[0], v[1]))
         }
