@@ -154,6 +154,9 @@ public final class FileFollower {
     /// The next complete line, waiting up to `timeout` seconds for one; nil on timeout (flush
     /// what you have) or after `stop()`. `timeout: 0` reads what is there without sleeping.
     public func next(timeout: Double) throws -> FollowedLine? {
+        // A line ready (a catch-up, a busy log) is handed out without reading the clock.
+        if isStopped { return nil }
+        if let line = try readLine() { return line }
         let deadline = options.clock() + max(0, timeout)
         while true {
             if isStopped { return nil }
