@@ -7,12 +7,15 @@
 #    limiter styles: GoatCounter 2.7's fixed window and 2.4.x's sliding log (one log per address
 #    for every API endpoint: the /me check counts too). Printed beside the fastest the limit
 #    allows (request k may go at floor(k/5)·4 s), as the share of the allowance used, and the 429s.
-# Usage: scripts/bench-upload.sh [--limits] [LINES]   (--limits: part 2 only, no nginx needed)
+# Usage: scripts/bench-upload.sh [--limits | --no-limits] [LINES]
+#   (--limits: part 2 only, no nginx needed; --no-limits: part 1 only)
 # GOATIMPORT=path uses that binary instead of a release build (the limits part is not CPU-bound).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limits_only=0
+no_limits=0
 [ "${1:-}" = "--limits" ] && { limits_only=1; shift; }
+[ "${1:-}" = "--no-limits" ] && { no_limits=1; shift; }
 lines=${1:-1000000}
 data=bench-data
 mkdir -p "$data"
@@ -75,6 +78,8 @@ wait "$fpid" 2>/dev/null || true
 awk -v a="$t0" -v b="$t1" -v n="$lines" -v kb="$(cat "$tmp/follow-time" | tail -1)" 'BEGIN{s=b-a; printf "%-44s %6.2f s %10.0f hits/s %6.1f MB RSS\n", "--follow catching up (to nginx, checkpointed)", s, n/s, kb/1024}'
 
 fi
+
+[ "$no_limits" = 1 ] && exit 0
 
 # The rate-limited part, once per limiter style.
 echo "20,000 hits in 40 batches under 5 requests / 4 s (one address), $(nproc) cores"

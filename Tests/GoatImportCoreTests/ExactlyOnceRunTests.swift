@@ -171,6 +171,26 @@ struct ExactlyOnceRunTests {
         #expect(try paths(server).count == 1500, "every file was checkpointed")
     }
 
+    @Test("a timer's glob meets every rotated .gz again: one read to its end is not decompressed again")
+    func completeGzipNotDecompressed() throws {
+        let server = try CheckpointRunTests.noLimits()
+        let rotated = dir.appendingPathComponent("access.log.2").path
+        try helper.append(CheckpointRunTests.lines(0..<3000), to: rotated)
+        #expect(try run("/bin/gzip", [rotated]).status == 0)
+        let gz = rotated + ".gz"
+        #expect(try helper.importRun(server, [gz], ["--batch-size", "500"]).status == 0)
+        #expect(try paths(server).count == 3000)
+        // Damage the deflate data well past the head the identity is read from, keeping the
+        // trailer: a run that decompresses the file again now meets the damage.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: gz))
+        for i in (bytes.count - 300)..<(bytes.count - 250) { bytes[i] ^= 0xFF }
+        try bytes.write(to: URL(fileURLWithPath: gz))
+        let again = try helper.importRun(server, [gz])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(!again.stderr.contains("gzip"), "\(again.stderr)")
+        #expect(try paths(server).count == 3000)
+    }
+
     @Test("#6 streams are read once, to the end: process substitution, a named FIFO (upload with state), never hanging")
     func streams() throws {
         let server = try CheckpointRunTests.noLimits()

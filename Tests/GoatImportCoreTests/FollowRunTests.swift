@@ -54,6 +54,17 @@ struct FollowRunTests {
         #expect(process.terminationStatus == 0, "\(stderr)")
     }
 
+    @Test("more live logs than descriptors allow: a clear error and exit 1, never a crash")
+    func liveLogsBeyondDescriptorLimit() throws {
+        let server = try CheckpointRunTests.noLimits()
+        for i in 0..<30 { try helper.append(CheckpointRunTests.lines(i..<(i + 1)), to: dir.appendingPathComponent("site\(i).access.log").path) }
+        let r = try run("/bin/sh", ["-c", "ulimit -n 48 && exec \"$0\" \"$@\"", TestPaths.binary, "--site", server.url, "--state", state,
+                                    "--follow", "--from", "beginning", dir.appendingPathComponent("*.access.log").path], environment: env)
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("Too many open files"), "\(r.stderr)")
+        #expect(!r.stderr.contains("Fatal error"), "\(r.stderr)")
+    }
+
     @Test("follows appended lines, waits for a partial line, flushes when quiet, survives rename rotation and a restart")
     func followRotateRestart() throws {
         let server = try CheckpointRunTests.noLimits()

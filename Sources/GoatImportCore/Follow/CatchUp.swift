@@ -99,7 +99,7 @@ public enum CatchUp {
             if file.isGzip {
                 if let isize = file.gzipTrailerSize(), isize == UInt32(truncatingIfNeeded: cp.offset) { return nil }
             } else if file.size() == cp.offset, file.secondsSinceModified() > settled,
-                      try FileFollower.Reading.verify(file: file, offset: cp.offset, tail: cp.tail) != nil {
+                      try file.verifiedTail(cp.tail, before: cp.offset) != nil {
                 // Read to its end, and not written to lately: the server has reopened its logs.
                 // (A recently written one is read from its offset: the server may still be
                 // writing to it after a rename.)

@@ -264,24 +264,26 @@ final class LogFile {
         return store.checkpoint(for: ids.current, legacy: ids.legacy)
     }
 
-    /// See `TailCheck`. For gzip the stream is decompressed up to `offset`.
-    func tailHash(before offset: Int64) throws -> String? {
-        let start = max(0, offset - Int64(TailCheck.length))
-        let count = Int(offset - start)
-        if !isGzip {
-            var bytes = [UInt8](repeating: 0, count: count)
-            let n = try readFully(&bytes, at: start)
-            return n == count ? TailCheck.hash(bytes) : nil
+    /// The ≤64 bytes before `offset` (see `TailCheck`); nil when the stream is shorter. For gzip
+    /// the stream is decompressed up to `offset`.
+    func tail(before offset: Int64) throws -> [UInt8]? {
+        guard isGzip else {
+            let start = max(0, offset - Int64(TailCheck.length))
+            var bytes = [UInt8](repeating: 0, count: Int(offset - start))
+            return try readFully(&bytes, at: start) == bytes.count ? bytes : nil
         }
-        let source = stream()
-        guard let tail = try Self.skip(source, to: offset) else { return nil }
-        return TailCheck.hash(tail)
+        return try Self.skip(stream(), to: offset)
     }
 
-    /// Whether the bytes before `offset` are those a checkpoint saw (an empty tail is not checked).
-    func tailMatches(_ tail: String, before offset: Int64) throws -> Bool {
-        if tail.isEmpty { return true }
-        return try tailHash(before: offset) == tail
+    func tailHash(before offset: Int64) throws -> String? { try tail(before: offset).map(TailCheck.hash) }
+
+    /// Where a checkpoint resumes, checked: the bytes before `offset` when they are still those
+    /// whose hash the checkpoint saved (an empty `tail` is not compared); nil when they changed
+    /// or the file is shorter (truncated, or another file: read it from the start). The one rule
+    /// for every reader, one-shot and follow.
+    func verifiedTail(_ tail: String, before offset: Int64) throws -> [UInt8]? {
+        guard let bytes = try self.tail(before: offset) else { return nil }
+        return tail.isEmpty || TailCheck.hash(bytes) == tail ? bytes : nil
     }
 
     /// Reads and discards a stream up to `offset`; returns the last ≤64 bytes before it, or

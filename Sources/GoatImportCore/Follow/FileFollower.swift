@@ -154,6 +154,9 @@ public final class FileFollower {
     /// The next complete line, waiting up to `timeout` seconds for one; nil on timeout (flush
     /// what you have) or after `stop()`. `timeout: 0` reads what is there without sleeping.
     public func next(timeout: Double) throws -> FollowedLine? {
+        // A line ready (a catch-up, a busy log) is handed out without reading the clock.
+        if isStopped { return nil }
+        if let line = try readLine() { return line }
         let deadline = options.clock() + max(0, timeout)
         while true {
             if isStopped { return nil }
@@ -361,7 +364,7 @@ public final class FileFollower {
         var line = 0
         var verifiedTail: [UInt8]?
         if identity != nil, let cp = try file.checkpoint(in: store), cp.offset > 0 {
-            if let tail = try Reading.verify(file: file, offset: cp.offset, tail: cp.tail) {
+            if let tail = try file.verifiedTail(cp.tail, before: cp.offset) {
                 start = cp.offset
                 line = cp.line
                 verifiedTail = tail
@@ -419,7 +422,7 @@ public final class FileFollower {
                 return r
             }
             guard file.size() > offset,
-                  let t = try Reading.verify(file: file, offset: offset, tail: tail) else { continue }
+                  let t = try file.verifiedTail(tail, before: offset) else { continue }
             events.append("copy \(candidate)")
             let r = Reading(file: file, identity: identity, start: offset, baseLine: 0, live: false, follower: self)
             r.static = true
@@ -489,7 +492,7 @@ public final class FileFollower {
             let file = item.file!
             if !file.isGzip {
                 var tail: [UInt8]?
-                if item.startOffset > 0 { tail = (try? Reading.verify(file: file, offset: item.startOffset, tail: item.tail)) ?? nil }
+                if item.startOffset > 0 { tail = (try? file.verifiedTail(item.tail, before: item.startOffset)) ?? nil }
                 let ok = item.startOffset == 0 || tail != nil
                 self.init(file: file, identity: item.identity, start: ok ? item.startOffset : 0,
                           baseLine: ok ? item.startLine : 0, live: false, follower: follower)
@@ -529,18 +532,6 @@ public final class FileFollower {
         func setTail(_ bytes: [UInt8]?, at offset: Int64) {
             ring.reset(bytes, at: offset)
             emittedTail = ring.hash
-        }
-
-        /// The bytes before `offset` when their hash is `tail` (nil: mismatch or too short).
-        static func verify(file: LogFile, offset: Int64, tail: String) throws -> [UInt8]? {
-            let start = max(0, offset - Int64(TailCheck.length))
-            if file.isGzip {
-                guard let bytes = try LogFile.skip(file.stream(), to: offset) else { return nil }
-                return tail.isEmpty || TailCheck.hash(bytes) == tail ? bytes : nil
-            }
-            var bytes = [UInt8](repeating: 0, count: Int(offset - start))
-            guard try file.readFully(&bytes, at: start) == bytes.count else { return nil }
-            return tail.isEmpty || TailCheck.hash(bytes) == tail ? bytes : nil
         }
 
         /// The tail hash of the bytes before `offset`: the ring's when it ends there, else read

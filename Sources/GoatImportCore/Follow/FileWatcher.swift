@@ -25,9 +25,11 @@ final class FileWatcher {
     init(useInotify: Bool) {
         inotifyFD = useInotify ? inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) : -1
         // A self-pipe rather than an eventfd: Glibc's module map exports neither eventfd nor pipe2.
+        // Out of descriptors (EMFILE) it does without: `poll` skips a -1, a stop is noticed at
+        // the next re-check, and opening the log reports the error that ends the run.
         var fds: [Int32] = [-1, -1]
-        if pipe(&fds) != 0 { fatalError("pipe: \(String(cString: strerror(errno)))") }
-        for fd in fds {
+        if pipe(&fds) != 0 { fds = [-1, -1] }
+        for fd in fds where fd >= 0 {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         }
@@ -36,9 +38,7 @@ final class FileWatcher {
     }
 
     deinit {
-        if inotifyFD >= 0 { close(inotifyFD) }
-        close(wakeFD)
-        close(wakeWriteFD)
+        for fd in [inotifyFD, wakeFD, wakeWriteFD] where fd >= 0 { close(fd) }
     }
 
     /// Watches the file now at `path` (its inode: the watch follows renames) and its directory.
@@ -57,6 +57,7 @@ final class FileWatcher {
 
     /// Wakes a thread blocked in `wait` (callable from any thread).
     func wake() {
+        guard wakeWriteFD >= 0 else { return }
         var one: UInt8 = 1
         _ = write(wakeWriteFD, &one, 1)
     }

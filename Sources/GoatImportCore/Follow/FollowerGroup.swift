@@ -70,10 +70,12 @@ public final class FollowerGroup: LineFollowing {
     }
 
     public func next(timeout: Double) throws -> FileFollower.FollowedLine? {
-        let deadline = options.clock() + max(0, timeout)
+        // One clock read per call: a catch-up asks for a million lines in a row.
+        var now = options.clock()
+        let deadline = now + max(0, timeout)
         while true {
             if isStopped || followers.isEmpty && patterns.isEmpty { return nil }
-            if options.clock() - lastScan >= options.rescanInterval { try rescan() }
+            if now - lastScan >= options.rescanInterval { try rescan() }
             if !followers.isEmpty {
                 if run < options.maxRun, let line = try followers[current].next(timeout: 0) {
                     run += 1
@@ -90,11 +92,12 @@ public final class FollowerGroup: LineFollowing {
                 }
                 run = 0
             }
-            let now = options.clock()
+            now = options.clock()
             if now >= deadline { return nil }
             var sleep = min(deadline - now, lastScan + options.rescanInterval - now)
             for follower in followers { sleep = min(sleep, follower.longestSleep(now: now)) }
             wait(seconds: max(0, sleep))
+            now = options.clock()
         }
     }
 

@@ -16,6 +16,9 @@ final class CheckedInput: CheckpointSource {
     private(set) var siteStarts: [Int64]?
     /// Why a stored checkpoint was not used.
     private(set) var note: String?
+    /// A compressed file read to its end in an earlier run: nothing to read, and nothing to
+    /// decompress (a timer's glob meets every rotated .gz again at every run).
+    private(set) var isComplete = false
 
     /// nil for what is read unchecked: a stream, or a file without an identity (no complete
     /// request line yet).
@@ -31,14 +34,21 @@ final class CheckedInput: CheckpointSource {
         self.file = file
         self.identity = identity
         guard let checkpoint = try file.checkpoint(in: store) else { return }
+        if file.isGzip, checkpoint.offset > 0, file.gzipTrailerSize() == UInt32(truncatingIfNeeded: checkpoint.offset) {
+            start = (checkpoint.offset, checkpoint.line)
+            isComplete = true
+            return
+        }
         if checkpoint.offset > 0 {
-            guard try file.tailMatches(checkpoint.tail, before: checkpoint.offset) else {
+            // (A .gz's tail is checked only when one was saved: finding it means decompressing.)
+            let unchecked = file.isGzip && checkpoint.tail.isEmpty
+            guard try unchecked || file.verifiedTail(checkpoint.tail, before: checkpoint.offset) != nil else {
                 note = "\(file.path): its content before the saved offset changed (truncated or replaced); reading it from the start"
                 return
             }
             start = (checkpoint.offset, checkpoint.line)
         }
-        if !sites.isEmpty { siteStarts = try checkpoint.siteStarts(sites) { try file.tailMatches($1, before: $0) } }
+        if !sites.isEmpty { siteStarts = try checkpoint.siteStarts(sites) { try file.verifiedTail($1, before: $0) != nil } }
     }
 
     /// A server may still be writing it: a last line without its newline waits for the next run.

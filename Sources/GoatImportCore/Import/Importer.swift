@@ -92,6 +92,10 @@ public final class Importer {
                     // from that descriptor. (A stream is read once, unchecked.)
                     let checked = try options.checkpoints.flatMap { try CheckedInput.open(path, store: $0, sites: options.siteMap?.sites ?? []) }
                     if let note = checked?.note { options.onNote?(note) }
+                    if let checked, checked.isComplete {
+                        try sink.didFinishInput(index)
+                        continue
+                    }
                     if let starts = checked?.siteStarts { siteStarts[index] = starts }
                     let source = try checked?.source() ?? InputOpener.open(path: path)
                     let start: (offset: Int64, line: Int) = checked?.start ?? (0, 0)
@@ -299,7 +303,7 @@ public final class Importer {
                     if let sites = options.siteMap?.sites, let checkpoint = options.checkpoints?.checkpoint(for: followed.identity),
                        followed.endOffset > checkpoint.offset {
                         let file = followed.file
-                        siteStarts[input] = try checkpoint.siteStarts(sites) { try file.tailMatches($1, before: $0) }
+                        siteStarts[input] = try checkpoint.siteStarts(sites) { try file.verifiedTail($1, before: $0) != nil }
                     }
                     // A W3C log resumed at its checkpoint: its columns are in the `#Fields:` above.
                     let before = followed.endOffset - Int64(followed.line.rawCount)

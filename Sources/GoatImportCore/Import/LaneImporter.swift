@@ -208,7 +208,7 @@ public final class LaneImporter {
 
         init(source: ByteSource, maxLineLength: Int) {
             self.source = source
-            self.maxLineLength = max(maxLineLength, 16)
+            self.maxLineLength = LineCut.cap(maxLineLength)
         }
 
         /// Fills `block`; false when the input has ended (the block is its last, maybe empty).
@@ -296,7 +296,7 @@ public final class LaneImporter {
             options.onMalformed = options.onMalformed == nil ? nil : { _, line, reason, text in box.add?(line, reason, text) }
             importer = try Importer(options: options)
             self.owner = owner
-            maxLineLength = max(options.maxLineLength, 16)
+            maxLineLength = LineCut.cap(options.maxLineLength)
             box.add = { [unowned self] line, reason, text in self.block.malformed.append((line, reason, text)) }
             if options.sessions != nil {
                 importer.deferSession = { [unowned self] visitor, time in self.block.pendingVisitor = (visitor, time) }
@@ -318,30 +318,23 @@ public final class LaneImporter {
             var start = 0
             var number = 0
             let end = block.count
+            let data = UnsafePointer(block.data)
             while start < end {
-                let p = block.data + start
-                let length: Int
-                let next: Int
-                if let nl = memchr(p, 0x0A, end - start) {
-                    length = UnsafeMutablePointer(mutating: nl.assumingMemoryBound(to: UInt8.self)) - p
-                    next = start + length + 1
-                } else {
-                    length = end - start   // the last line of the input, without its newline
-                    next = end
-                }
+                // The line reader's rules (`LineCut`); a block ends at a newline, except the
+                // input's last, whose last line may lack it.
+                let cut = LineCut.next(data, from: start, to: end, cap: maxLineLength)
+                    ?? LineCut.last(data, from: start, to: end, cap: maxLineLength)
                 number += 1
-                // The rules of `LineReader`: over the cap is skipped and counted; a CR before
-                // the newline is dropped.
-                if length > maxLineLength {
+                if cut.tooLong {
                     block.summary[.tooLong] += 1
                     block.summary.lines += 1
                 } else {
-                    let line = Line(base: UnsafePointer(p), count: LineReader.withoutCR(p, length), number: number,
-                                    endOffset: Int64(next))
+                    let line = Line(base: data + start, count: cut.count, number: number,
+                                    endOffset: Int64(cut.next), rawCount: cut.rawCount)
                     try importer.process(line, input: block.input, name: block.name, into: self,
                                          summary: &block.summary, pageview: &pv)
                 }
-                start = next
+                start = cut.next
             }
             block.lines = number
         }

@@ -126,7 +126,7 @@ public final class ContainerLineDecoder {
                 n = decoded.count
             }
             let last = n > 0 && p[n - 1] == 0x0A
-            if last { n = LineReader.withoutCR(p, n - 1) }
+            if last { n = LineCut.withoutCR(p, n - 1) }
             return (p, n, d.stderr ? .stderr : .stdout, last)
         case .cri:
             guard let c = CRILine.parse(line.base, line.count) else { return nil }

@@ -53,7 +53,7 @@ public final class LineReader {
                 emitPartialLineAtEOF: Bool = true, startOffset: Int64 = 0, startLine: Int = 0) {
         self.source = source
         self.readSize = readSize
-        self.maxLineLength = max(maxLineLength, 16)
+        self.maxLineLength = LineCut.cap(maxLineLength)
         self.emitPartialLineAtEOF = emitPartialLineAtEOF
         self.capacity = readSize + self.maxLineLength
         self.buffer = .allocate(capacity: capacity)
@@ -71,23 +71,18 @@ public final class LineReader {
     /// after more data has arrived).
     public func next() throws -> Line? {
         while true {
-            if start < end {
-                let p = buffer + start
-                if let nl = memchr(p, 0x0A, end - start) {
-                    let nlIndex = start + (UnsafeMutableRawPointer(nl).assumingMemoryBound(to: UInt8.self) - p)
-                    let lineStart = start
-                    start = nlIndex + 1
-                    offset = bufferOffset + Int64(start)
-                    lineNumber += 1
-                    if skippingLongLine {
-                        skippingLongLine = false
-                        continue
-                    }
-                    let length = nlIndex - lineStart
-                    if length > maxLineLength { tooLongLines += 1; continue }
-                    return Line(base: UnsafePointer(buffer + lineStart), count: Self.withoutCR(buffer + lineStart, length),
-                                number: lineNumber, endOffset: offset, rawCount: length + 1)
+            if start < end, let cut = LineCut.next(UnsafePointer(buffer), from: start, to: end, cap: maxLineLength) {
+                let lineStart = start
+                start = cut.next
+                offset = bufferOffset + Int64(start)
+                lineNumber += 1
+                if skippingLongLine {
+                    skippingLongLine = false
+                    continue
                 }
+                if cut.tooLong { tooLongLines += 1; continue }
+                return Line(base: UnsafePointer(buffer + lineStart), count: cut.count, number: lineNumber,
+                            endOffset: offset, rawCount: cut.rawCount)
             }
             // No newline in what is buffered: make room and read more.
             compact()
@@ -109,22 +104,17 @@ public final class LineReader {
             }
             sawEOF = true
             guard emitPartialLineAtEOF, start < end || skippingLongLine else { return nil }
-            // The last line has no newline; in one-shot mode it is still a line.
+            // The last line has no newline; in one-shot mode it is still a line (never over the
+            // cap here: a longer one is being skipped).
             let lineStart = start
-            let length = end - start
+            let cut = LineCut.last(UnsafePointer(buffer), from: start, to: end, cap: maxLineLength)
             start = end
             offset = bufferOffset + Int64(end)
             if skippingLongLine { skippingLongLine = false; lineNumber += 1; return nil }
             lineNumber += 1
-            return Line(base: UnsafePointer(buffer + lineStart), count: Self.withoutCR(buffer + lineStart, length),
-                        number: lineNumber, endOffset: offset, rawCount: length)
+            return Line(base: UnsafePointer(buffer + lineStart), count: cut.count, number: lineNumber,
+                        endOffset: offset, rawCount: cut.rawCount)
         }
-    }
-
-    /// The length of a line without the `\r` of a CRLF ending.
-    @inline(__always)
-    static func withoutCR(_ p: UnsafePointer<UInt8>, _ length: Int) -> Int {
-        length > 0 && p[length - 1] == 0x0D ? length - 1 : length
     }
 
     private func compact() {
@@ -134,5 +124,44 @@ public final class LineReader {
         bufferOffset += Int64(start)
         start = 0
         end = remaining
+    }
+}
+
+/// How bytes are cut into lines, for everything that reads them: `LineReader`, and the parse
+/// lanes, which split blocks of whole lines the same way. A line ends at `\n`; a `\r` before it
+/// is dropped (logs written on Windows); one longer than the cap is skipped whole and counted.
+public enum LineCut {
+    /// The cap as applied: never below 16 bytes.
+    @inline(__always)
+    public static func cap(_ maxLineLength: Int) -> Int { max(maxLineLength, 16) }
+
+    /// One line of `p[start..<end]`: its length without the `\r`, its raw length (with the
+    /// newline, if any), where the next line starts, and whether it is over the cap.
+    public struct Cut {
+        public let count: Int
+        public let rawCount: Int
+        public let next: Int
+        public let tooLong: Bool
+    }
+
+    /// The line starting at `start` that ends at a newline before `end`; nil when there is none.
+    @inline(__always)
+    public static func next(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int, cap: Int) -> Cut? {
+        guard let nl = memchr(p + start, 0x0A, end - start) else { return nil }
+        let length = UnsafeRawPointer(nl).assumingMemoryBound(to: UInt8.self) - (p + start)
+        return Cut(count: withoutCR(p + start, length), rawCount: length + 1, next: start + length + 1, tooLong: length > cap)
+    }
+
+    /// The bytes from `start` to `end` as the input's last line, without a newline.
+    @inline(__always)
+    public static func last(_ p: UnsafePointer<UInt8>, from start: Int, to end: Int, cap: Int) -> Cut {
+        let length = end - start
+        return Cut(count: withoutCR(p + start, length), rawCount: length, next: end, tooLong: length > cap)
+    }
+
+    /// The length of a line without the `\r` of a CRLF ending.
+    @inline(__always)
+    static func withoutCR(_ p: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        length > 0 && p[length - 1] == 0x0D ? length - 1 : length
     }
 }
