@@ -553,10 +553,9 @@ public final class FileFollower {
         func absorb(_ line: Line) {
             ring.absorb(line.base, rawCount: line.rawCount, endOffset: line.endOffset) { [file] lineStart in
                 // A gap (skipped long line): the bytes before this line are read again.
+                // (Not for gzip: it would mean decompressing from the start.)
                 guard !file.isGzip else { return nil }
-                let start = max(0, lineStart - Int64(TailCheck.length))
-                var bytes = [UInt8](repeating: 0, count: Int(lineStart - start))
-                return (try? file.readFully(&bytes, at: start)) == bytes.count ? bytes : nil
+                return (try? file.tail(before: lineStart)) ?? nil
             }
         }
     }

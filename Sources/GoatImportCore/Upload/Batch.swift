@@ -13,8 +13,8 @@ public final class Batch: @unchecked Sendable {
     public private(set) var covered: [LinePosition] = []
     /// The last line covered.
     public var lastPosition: LinePosition? { covered.last }
-    /// In follow mode, per file covered, the checkpoint after the batch's last line in it, ready
-    /// to save on acknowledgement (complete once the batch is closed).
+    /// With checkpoints, per file covered, the checkpoint after the batch's last line in it,
+    /// ready to save on acknowledgement (complete once the batch is closed).
     public private(set) var checkpoints: [Checkpoint] = []
     /// The file being read: its last line so far, made a checkpoint when the batch moves on.
     private var openMark: CheckpointMark?
