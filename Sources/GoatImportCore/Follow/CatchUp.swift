@@ -97,7 +97,7 @@ public enum CatchUp {
         if let cp = try file.checkpoint(in: store) {
             if cp.complete { return nil }
             if file.isGzip {
-                if let isize = file.gzipTrailerSize(), isize == UInt32(truncatingIfNeeded: cp.offset) { return nil }
+                if file.gzipEnds(at: cp.offset) { return nil }
             } else if file.size() == cp.offset, file.secondsSinceModified() > settled,
                       try file.verifiedTail(cp.tail, before: cp.offset) != nil {
                 // Read to its end, and not written to lately: the server has reopened its logs.

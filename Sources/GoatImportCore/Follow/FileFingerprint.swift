@@ -286,6 +286,19 @@ final class LogFile {
         return tail.isEmpty || TailCheck.hash(bytes) == tail ? bytes : nil
     }
 
+    /// Whether a checkpoint at `offset` still stands (`verifiedTail`), without decompressing a
+    /// .gz whose checkpoint saved no tail: that would mean inflating it up to the offset.
+    func resumes(at offset: Int64, tail: String) throws -> Bool {
+        if isGzip && tail.isEmpty { return true }
+        return try verifiedTail(tail, before: offset) != nil
+    }
+
+    /// A .gz read to its end up to `offset`, by its trailer (the uncompressed size mod 2^32),
+    /// without decompressing it.
+    func gzipEnds(at offset: Int64) -> Bool {
+        isGzip && gzipTrailerSize() == UInt32(truncatingIfNeeded: offset)
+    }
+
     /// Reads and discards a stream up to `offset`; returns the last ≤64 bytes before it, or
     /// nil when the stream ends first.
     static func skip(_ source: ByteSource, to offset: Int64) throws -> [UInt8]? {

@@ -26,29 +26,28 @@ final class CheckedInput: CheckpointSource {
         guard !StreamInputs.isStream(path), LogFile.isRegularFile(path) else { return nil }
         let file = try LogFile(path: path)
         file.finished = !InputOrder.isLive(path)
-        guard let identity = try file.fingerprint() else { return nil }
-        return try CheckedInput(file: file, identity: identity, store: store, sites: sites)
+        guard let ids = try file.identities() else { return nil }
+        return try CheckedInput(file: file, identity: ids.current,
+                                checkpoint: store.checkpoint(for: ids.current, legacy: ids.legacy), sites: sites)
     }
 
-    private init(file: LogFile, identity: FileFingerprint, store: CheckpointStore, sites: [String]) throws {
+    private init(file: LogFile, identity: FileFingerprint, checkpoint: Checkpoint?, sites: [String]) throws {
         self.file = file
         self.identity = identity
-        guard let checkpoint = try file.checkpoint(in: store) else { return }
-        if file.isGzip, checkpoint.offset > 0, file.gzipTrailerSize() == UInt32(truncatingIfNeeded: checkpoint.offset) {
+        guard let checkpoint else { return }
+        if checkpoint.offset > 0 && file.gzipEnds(at: checkpoint.offset) {
             start = (checkpoint.offset, checkpoint.line)
             isComplete = true
             return
         }
         if checkpoint.offset > 0 {
-            // (A .gz's tail is checked only when one was saved: finding it means decompressing.)
-            let unchecked = file.isGzip && checkpoint.tail.isEmpty
-            guard try unchecked || file.verifiedTail(checkpoint.tail, before: checkpoint.offset) != nil else {
+            guard try file.resumes(at: checkpoint.offset, tail: checkpoint.tail) else {
                 note = "\(file.path): its content before the saved offset changed (truncated or replaced); reading it from the start"
                 return
             }
             start = (checkpoint.offset, checkpoint.line)
         }
-        if !sites.isEmpty { siteStarts = try checkpoint.siteStarts(sites) { try file.verifiedTail($1, before: $0) != nil } }
+        if !sites.isEmpty { siteStarts = try checkpoint.siteStarts(sites) { try file.resumes(at: $0, tail: $1) } }
     }
 
     /// A server may still be writing it: a last line without its newline waits for the next run.

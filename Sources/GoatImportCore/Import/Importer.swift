@@ -303,7 +303,7 @@ public final class Importer {
                     if let sites = options.siteMap?.sites, let checkpoint = options.checkpoints?.checkpoint(for: followed.identity),
                        followed.endOffset > checkpoint.offset {
                         let file = followed.file
-                        siteStarts[input] = try checkpoint.siteStarts(sites) { try file.verifiedTail($1, before: $0) != nil }
+                        siteStarts[input] = try checkpoint.siteStarts(sites) { try file.resumes(at: $0, tail: $1) }
                     }
                     // A W3C log resumed at its checkpoint: its columns are in the `#Fields:` above.
                     let before = followed.endOffset - Int64(followed.line.rawCount)
