@@ -21,6 +21,30 @@ struct FollowFollowerTests {
         return out
     }
 
+    @Test("a backlog file rotated again before its turn is found by its identity: each line once, oldest first")
+    func backlogRotatedBeforeItsTurn() throws {
+        let dir = FollowTempDir()
+        let clock = FollowClock()
+        dir.write("access.log.2", "a1\na2\n")
+        dir.write("access.log.1", "b1\nb2\n")
+        dir.write("access.log", "c1\n")
+        let store = try CheckpointStore(path: dir.file("state.json"), durable: false)
+        let backlog = try CatchUp.plan(livePath: dir.file("access.log"), store: store, from: .beginning)
+        let f = FileFollower(path: dir.file("access.log"), store: store, options: Self.options(clock), backlog: backlog)
+        var seen: [String] = []
+        try pumpAll(f) { seen.append(followText($0)) }
+        // logrotate runs again while the first backlog file is read: every name shifts by one.
+        for (from, to) in [("access.log.2", "access.log.3"), ("access.log.1", "access.log.2"), ("access.log", "access.log.1")] {
+            #expect(rename(dir.file(from), dir.file(to)) == 0)
+        }
+        dir.write("access.log", "d1\n")
+        for _ in 0..<6 {
+            clock.now += 6
+            try pumpAll(f) { seen.append(followText($0)) }
+        }
+        #expect(seen == ["a1", "a2", "b1", "b2", "c1", "d1"], "\(f.events)")
+    }
+
     @Test func partialLineWaitsForNewline() throws {
         let dir = FollowTempDir()
         let clock = FollowClock()
