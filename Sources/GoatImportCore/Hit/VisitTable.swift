@@ -1,56 +1,54 @@
-/// Open visits by visitor hash, in 12 bytes each so that a million open visits fit in about
-/// 16 MB. A visit's id is not stored but recomputed from the visitor hash and the start, which
-/// costs less than the memory it would take.
+/// Open visits by visitor, in 8 bytes each so that a million open visits fit in about 11 MB
+/// (and the visits open in a busy gap stay in a core's cache). A visit's id is not stored but
+/// recomputed from the visitor hash and the start, which costs less than the memory it would take.
 ///
 /// 256 shards by the hash's top byte, each an open-addressing table with linear probing that
 /// grows by a quarter when four-fifths full (after dropping visits idle past the gap): a shard
 /// grows alone, so growing needs room for one shard twice, not the whole table. Its size follows
 /// the number of visitors in one gap of log time, not the length of the log.
 ///
-/// An entry holds the hash's 56 bits below the shard byte, the visit's last time as seconds into
-/// a window of 2^22 s (48 days) of log time, and its length (last minus start) in 18 bits
-/// (72 hours). The window moves forward with the log, dropping the visits idle past the gap as
-/// any prune does. A visit that does not fit (a longer visit, a time before the window from a
-/// log read out of order, a gap longer than the window) keeps its times exactly in `overflow`,
-/// its entry marked: rare input costs memory, never a wrong visit.
+/// An entry is one word: the hash's low 32 bits (its tag, which also places it in its shard),
+/// the visit's last time as seconds into a window of 2^17 s (36 hours) of log time, and its
+/// length (last minus start) in 15 bits (9 hours). The window moves forward with the log,
+/// dropping the visits idle past the gap as any prune does. A visit that does not fit (a longer
+/// visit, a time before the window from a log read out of order, a gap longer than the window)
+/// keeps its times exactly in `overflow`, its entry marked: rare input costs memory, never a
+/// wrong time.
+///
+/// So a visitor is known by 40 bits of its hash, the shard byte and the tag. A new visitor that
+/// agrees in those 40 bits with one whose visit is open shares that visit's times, never its id
+/// (the id hashes the whole visitor), so the two visits end together. That happens to one new
+/// visitor in 2^40 / (open visits): one in a million at a million open visits, one in a hundred
+/// million at 10,000. Keeping all 64 bits took 12 bytes an entry; an error of this size is far
+/// below what the gap rule itself guesses about people.
 final class VisitTable {
-    /// 96 bits: `a` the hash's bits 0–31; `b` bits 32–55 below and the time's bits 32–39 on top;
-    /// `c` the time's bits 0–31. The time is `lastOffset << 18 | length`; `lastOffset` is the
-    /// last time minus the window's start plus one, so 0 marks an empty slot.
+    /// 64 bits: the tag in bits 0–31, the length in bits 32–46, `lastOffset` in bits 47–63.
+    /// `lastOffset` is the last time minus the window's start plus one, so 0 marks an empty slot.
     struct Entry {
-        var a: UInt32 = 0
-        var b: UInt32 = 0
-        var c: UInt32 = 0
+        var bits: UInt64 = 0
 
-        @inline(__always) var key56: UInt64 { UInt64(a) | UInt64(b & 0xFF_FFFF) << 32 }
-        @inline(__always) var time: UInt64 { UInt64(c) | UInt64(b >> 24) << 32 }
-        @inline(__always) var isEmpty: Bool { b < 1 << 24 && c < 1 << VisitTable.lengthBits }
-        @inline(__always) var lastOffset: Int { Int(truncatingIfNeeded: time >> VisitTable.lengthBits) }
-        @inline(__always) var length: Int { Int(truncatingIfNeeded: time & UInt64(VisitTable.lengthMask)) }
+        @inline(__always) var tag: UInt32 { UInt32(truncatingIfNeeded: bits) }
+        @inline(__always) var isEmpty: Bool { bits >> VisitTable.offsetShift == 0 }
+        @inline(__always) var lastOffset: Int { Int(truncatingIfNeeded: bits >> VisitTable.offsetShift) }
+        @inline(__always) var length: Int { Int(truncatingIfNeeded: bits >> 32) & VisitTable.lengthMask }
         /// Its times are in `overflow`.
         @inline(__always) var isOverflow: Bool { length == VisitTable.lengthMask }
 
-        @inline(__always) func holds(_ key56: UInt64) -> Bool {
-            a == UInt32(truncatingIfNeeded: key56) && b & 0xFF_FFFF == UInt32(truncatingIfNeeded: key56 >> 32)
-        }
-
         @inline(__always) init() {}
 
-        @inline(__always) init(key56: UInt64, lastOffset: Int, length: Int) {
-            let time = UInt64(lastOffset) << VisitTable.lengthBits | UInt64(length)
-            a = UInt32(truncatingIfNeeded: key56)
-            b = UInt32(truncatingIfNeeded: key56 >> 32) & 0xFF_FFFF | UInt32(truncatingIfNeeded: time >> 32) << 24
-            c = UInt32(truncatingIfNeeded: time)
+        @inline(__always) init(tag: UInt32, lastOffset: Int, length: Int) {
+            bits = UInt64(lastOffset) << VisitTable.offsetShift | UInt64(length) << 32 | UInt64(tag)
         }
     }
 
-    static let lengthBits: UInt64 = 18
-    static let lengthMask = 1 << 18 - 1
+    static let lengthBits = 15
+    static let lengthMask = 1 << lengthBits - 1
+    static let offsetShift = UInt64(32 + lengthBits)
     /// Offsets 1..<windowSize fit (0 is the empty slot).
-    static let windowSize = 1 << 22
+    static let windowSize = 1 << (64 - 32 - lengthBits)
     /// The window moves at most once per this much log time, so that a gap too long for it
     /// sends visits to `overflow` instead of rebuilding the table on every hit.
-    static let windowStep = 1 << 20
+    static let windowStep = windowSize / 2
 
     /// A visitor's slot as `find` left it: its visit's times when `found`.
     struct Slot {
@@ -76,24 +74,24 @@ final class VisitTable {
             entries.initialize(repeating: Entry(), count: capacity)
         }
 
-        /// The home slot: the key's bits below the shard byte, scaled to the capacity.
-        @inline(__always) func home(_ key56: UInt64) -> Int {
-            Int(truncatingIfNeeded: (key56 << 8).multipliedFullWidth(by: UInt64(capacity)).high)
+        /// The home slot: the tag scaled to the capacity.
+        @inline(__always) func home(_ tag: UInt32) -> Int {
+            Int(truncatingIfNeeded: (UInt64(tag) &* UInt64(capacity)) >> 32)
         }
 
-        @inline(__always) func find(_ key56: UInt64) -> UnsafeMutablePointer<Entry> {
-            var i = home(key56)
+        @inline(__always) func find(_ tag: UInt32) -> UnsafeMutablePointer<Entry> {
+            var i = home(tag)
             while true {
                 let e = entries + i
-                if e.pointee.holds(key56) || e.pointee.isEmpty { return e }
+                if e.pointee.tag == tag || e.pointee.isEmpty { return e }
                 i += 1
                 if i == capacity { i = 0 }
             }
         }
 
-        /// The slot a key not in the shard goes to (rebuilds move each key once).
-        @inline(__always) func emptySlot(_ key56: UInt64) -> Int {
-            var i = home(key56)
+        /// The slot a tag not in the shard goes to (rebuilds move each tag once).
+        @inline(__always) func emptySlot(_ tag: UInt32) -> Int {
+            var i = home(tag)
             while !entries[i].isEmpty {
                 i += 1
                 if i == capacity { i = 0 }
@@ -126,12 +124,15 @@ final class VisitTable {
     var overflowCount: Int { overflow.count }
 
     @inline(__always) private static func shardIndex(_ key: UInt64) -> Int { Int(truncatingIfNeeded: key >> 56) }
-    @inline(__always) private static func key56(_ key: UInt64) -> UInt64 { key & (1 << 56 - 1) }
+    @inline(__always) private static func tag(_ key: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: key) }
+    /// The 40 bits a visitor is known by, as `forEach` reports it and `overflow` keys it.
+    @inline(__always) static func known(_ key: UInt64) -> UInt64 { key & 0xFF00_0000_FFFF_FFFF }
+    @inline(__always) private static func known(shard: Int, _ tag: UInt32) -> UInt64 { UInt64(shard) << 56 | UInt64(tag) }
 
     /// The visit's times, read against `window`; nil for an empty slot.
     @inline(__always) private func times(_ e: Entry, shard: Int, window: Int) -> (start: Int, last: Int)? {
         if e.isEmpty { return nil }
-        if e.isOverflow { return overflow[UInt64(shard) << 56 | e.key56] }
+        if e.isOverflow { return overflow[VisitTable.known(shard: shard, e.tag)] }
         let last = window + e.lastOffset - 1
         return (last - e.length, last)
     }
@@ -141,10 +142,10 @@ final class VisitTable {
         let (length, o1) = last.subtractingReportingOverflow(start)
         let (d, o2) = last.subtractingReportingOverflow(window)
         if !o1, !o2, length >= 0, length < VisitTable.lengthMask, d >= 0, d < VisitTable.windowSize - 1 {
-            return Entry(key56: VisitTable.key56(key), lastOffset: d + 1, length: length)
+            return Entry(tag: VisitTable.tag(key), lastOffset: d + 1, length: length)
         }
-        overflow[key] = (start, last)
-        return Entry(key56: VisitTable.key56(key), lastOffset: 1, length: VisitTable.lengthMask)
+        overflow[VisitTable.known(key)] = (start, last)
+        return Entry(tag: VisitTable.tag(key), lastOffset: 1, length: VisitTable.lengthMask)
     }
 
     /// The slot of `key`, with its visit when there is one. `time` (the hit's, at most the
@@ -167,7 +168,7 @@ final class VisitTable {
             if cutoff > shard.pointee.oldest { rebuild(s, keepingLastFrom: cutoff, capacity: old, window: w) }
             if (shard.pointee.count + 1) * 2 > old { rebuild(s, keepingLastFrom: cutoff, capacity: old + old / 4, window: w) }
         }
-        let e = shard.pointee.find(VisitTable.key56(key))
+        let e = shard.pointee.find(VisitTable.tag(key))
         if let t = times(e.pointee, shard: s, window: w) { return Slot(entry: e, found: true, start: t.start, last: t.last) }
         return Slot(entry: e, found: false, start: 0, last: 0)
     }
@@ -177,14 +178,14 @@ final class VisitTable {
     /// lookups one by one wait for each miss in turn (most new visitors miss the cache).
     @inline(__always) func touch(_ key: UInt64) -> UInt32 {
         let shard = shards + VisitTable.shardIndex(key)
-        return shard.pointee.entries[shard.pointee.home(VisitTable.key56(key))].a
+        return shard.pointee.entries[shard.pointee.home(VisitTable.tag(key))].tag
     }
 
     /// Stores the visit of `key` in the slot `find` returned for it.
     func store(_ slot: Slot, key: UInt64, start: Int, last: Int) {
         let e = slot.entry
         let shard = shards + VisitTable.shardIndex(key)
-        if e.pointee.isEmpty { shard.pointee.count += 1 } else if e.pointee.isOverflow { overflow[key] = nil }
+        if e.pointee.isEmpty { shard.pointee.count += 1 } else if e.pointee.isOverflow { overflow[VisitTable.known(key)] = nil }
         shard.pointee.oldest = min(shard.pointee.oldest, last)
         e.pointee = entry(key, start: start, last: last, window: window!)
     }
@@ -211,17 +212,17 @@ final class VisitTable {
             if e.isEmpty { continue }
             if !moves && !e.isOverflow {
                 if e.lastOffset >= cut {
-                    new.entries[new.emptySlot(e.key56)] = e
+                    new.entries[new.emptySlot(e.tag)] = e
                     new.count += 1
                     oldestOffset = min(oldestOffset, e.lastOffset)
                 }
                 continue
             }
             guard let t = times(e, shard: s, window: oldWindow) else { continue }
-            let key = UInt64(s) << 56 | e.key56
+            let key = VisitTable.known(shard: s, e.tag)
             if e.isOverflow { overflow[key] = nil }
             guard t.last >= cutoff else { continue }
-            new.entries[new.emptySlot(e.key56)] = entry(key, start: t.start, last: t.last, window: newWindow)
+            new.entries[new.emptySlot(e.tag)] = entry(key, start: t.start, last: t.last, window: newWindow)
             new.count += 1
             new.oldest = min(new.oldest, t.last)
         }
@@ -242,13 +243,13 @@ final class VisitTable {
         rebuildAll(dropIdleBefore: cutoff, window: w)
     }
 
-    /// Every open visit as (visitor hash, start, last).
+    /// Every open visit as (the 40 bits its visitor is known by, start, last).
     func forEach(_ body: (UInt64, Int, Int) -> Void) {
         for s in 0..<256 {
             let shard = shards[s]
             for j in 0..<shard.capacity {
                 let e = shard.entries[j]
-                if let t = times(e, shard: s, window: window ?? 0) { body(UInt64(s) << 56 | e.key56, t.start, t.last) }
+                if let t = times(e, shard: s, window: window ?? 0) { body(VisitTable.known(shard: s, e.tag), t.start, t.last) }
             }
         }
     }
