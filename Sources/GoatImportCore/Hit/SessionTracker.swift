@@ -14,6 +14,8 @@ import Foundation
 public final class SessionTracker {
     public let gap: Int
     private let key: (UInt64, UInt64)
+    /// The visitor hash under this tracker's key, as a value for parse lanes to copy.
+    public var visitorHash: VisitorHash { VisitorHash(key: key) }
     private let visits: VisitTable
     private var newest = Int.min
     private let hex = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
@@ -45,11 +47,7 @@ public final class SessionTracker {
     /// The keyed hash of one visitor: the costly half of `session`, which parse lanes compute
     /// in parallel (it depends on nothing but the line).
     public func visitor(ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer) -> UInt64 {
-        var h = SipHash(key: key)
-        h.add(ip)
-        h.add(byte: 0)
-        h.add(userAgent)
-        return h.finish()
+        VisitorHash(key: key)(ip: ip, userAgent: userAgent)
     }
 
     /// The visit of `visitor` at `time`: the ordered half of `session`, called in log order.
@@ -217,6 +215,21 @@ public final class SessionTracker {
     }
 }
 
+
+/// The keyed hash of one visitor (IP, a zero byte, user agent). A value: each parse lane keeps
+/// its own copy, where calling through the tracker that every lane shares cost a retain and a
+/// release per hit on one object from every core.
+public struct VisitorHash {
+    let key: (UInt64, UInt64)
+
+    @inline(__always) public func callAsFunction(ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer) -> UInt64 {
+        var h = SipHash(key: key)
+        h.add(ip)
+        h.add(byte: 0)
+        h.add(userAgent)
+        return h.finish()
+    }
+}
 
 /// SipHash-2-4: a keyed hash that is a pseudo-random function under its key.
 struct SipHash {

@@ -58,6 +58,7 @@ public final class Importer {
 
     public init(options: Options) throws {
         self.options = options
+        visitorHash = options.sessions?.visitorHash
         parser = try options.format.makeParser()
         builder = PageviewBuilder(timeZone: options.timeZone, trustedProxies: options.trustedProxies)
         filter = try LineFilter(options.filter)
@@ -245,14 +246,14 @@ public final class Importer {
             siteHits[site] += 1
         }
         var session: UnsafeBufferPointer<UInt8>?
-        if let tracker = options.sessions, pv.time != Int.min {
+        if let visitorHash, pv.time != Int.min {
             let ip = pv.ip.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.ip.start, count: pv.ip.count) : UnsafeRawBufferPointer(start: nil, count: 0)
             let ua = pv.userAgent.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.userAgent.start, count: pv.userAgent.count) : UnsafeRawBufferPointer(start: nil, count: 0)
             if let deferred = deferSession {
-                deferred(tracker.visitor(ip: ip, userAgent: ua), pv.time)
+                deferred(visitorHash(ip: ip, userAgent: ua), pv.time)
                 session = Self.sessionPlaceholder
             } else {
-                session = tracker.session(ip: ip, userAgent: ua, time: pv.time)
+                session = options.sessions!.session(ip: ip, userAgent: ua, time: pv.time)
             }
         }
         encoder.encode(line.base, pv, session: session, into: try sink.bufferForNextHit(at: position))
@@ -348,6 +349,9 @@ public final class Importer {
     /// Parse lanes: the visitor's hash is handed here, in place of the visit, and the hit gets a
     /// placeholder the ordered merge overwrites (visits depend on the order of the hits).
     var deferSession: ((UInt64, Int) -> Void)?
+    /// A copy of the tracker's key, for lanes to hash visitors without the tracker they share;
+    /// nil without visits.
+    private let visitorHash: VisitorHash?
     static let sessionPlaceholder: UnsafeBufferPointer<UInt8> = {
         let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
         p.initialize(repeating: UInt8(ascii: "0"), count: 16)

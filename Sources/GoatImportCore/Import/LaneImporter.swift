@@ -319,6 +319,10 @@ public final class LaneImporter {
             var number = 0
             let end = block.count
             let data = UnsafePointer(block.data)
+            // The lane's own copy of the name, held across the block: passed as `block.name`,
+            // the storage every lane shares was retained and released on every line.
+            let name = String(decoding: Array(block.name.utf8), as: UTF8.self)
+            let input = block.input
             while start < end {
                 // The line reader's rules (`LineCut`); a block ends at a newline, except the
                 // input's last, whose last line may lack it.
@@ -331,7 +335,7 @@ public final class LaneImporter {
                 } else {
                     let line = Line(base: data + start, count: cut.count, number: number,
                                     endOffset: Int64(cut.next), rawCount: cut.rawCount)
-                    try importer.process(line, input: block.input, name: block.name, into: self,
+                    try importer.process(line, input: input, name: name, into: self,
                                          summary: &block.summary, pageview: &pv)
                 }
                 start = cut.next
