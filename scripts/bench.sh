@@ -16,7 +16,8 @@ log=$data/bench-$lines.log
 # A million visitors, each with one pageview, all within one visit gap: a million open visits.
 visits=$data/bench-visitors-1000000.log
 [ -f "$visits" ] || python3 scripts/generate-log.py 1000000 --distinct-visitors --pageviews-only > "$visits"
-if [ -n "${GOATIMPORT:-}" ]; then bin=$GOATIMPORT; else swift build -c release --product goatimport >/dev/null; bin=.build/release/goatimport; fi
+# The binary `make` builds and installs: release, the Swift runtime linked in (--static-swift-stdlib).
+if [ -n "${GOATIMPORT:-}" ]; then bin=$GOATIMPORT; else swift build -c release --static-swift-stdlib --product goatimport >/dev/null; bin=.build/release/goatimport; fi
 size=$(stat -c %s "$log")
 # The combined format's pattern as one line (the format file is PCRE2 extended syntax).
 pattern=$(sed -n '/^---$/,$p' formats/combined.format | tail -n +2 | tr -d '\n' | sed 's/\[ \]/ /g')

@@ -47,9 +47,10 @@ public final class LaneImporter {
     }
 
     /// `blockSize` (tests) is raised to twice the line cap, so that a block always holds a line.
-    /// 512 KiB: 256 KiB saved 3.6 MB of peak RSS on two lanes, but a gzipped input then cost
-    /// about 8 % more CPU (four interleaved runs, 2 M lines: 2.97–3.27 s against 2.53–3.08 s).
-    public init(options: Importer.Options, lanes: Int, blockSize: Int = 512 * 1024) {
+    /// 256 KiB: 3.3 MB less peak RSS than 512 KiB on two lanes. (A gzipped input seemed to cost
+    /// 8 % more CPU in four interleaved runs; fifteen gave 2.19 s against 2.23 s at best and
+    /// 3.00 s against 2.89 s in the median, 2 M lines: noise.)
+    public init(options: Importer.Options, lanes: Int, blockSize: Int = 256 * 1024) {
         self.options = options
         self.lanes = max(1, lanes)
         self.blockSize = max(blockSize, 2 * max(options.maxLineLength, 16) + 2)
