@@ -249,8 +249,8 @@ public final class Importer {
         if let visitorHash, pv.time != Int.min {
             let ip = pv.ip.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.ip.start, count: pv.ip.count) : UnsafeRawBufferPointer(start: nil, count: 0)
             let ua = pv.userAgent.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.userAgent.start, count: pv.userAgent.count) : UnsafeRawBufferPointer(start: nil, count: 0)
-            if let deferred = deferSession {
-                deferred(visitorHash(ip: ip, userAgent: ua), pv.time)
+            if defersSessions {
+                deferredVisitor = (visitorHash(ip: ip, userAgent: ua), pv.time)
                 session = Self.sessionPlaceholder
             } else {
                 session = options.sessions!.session(ip: ip, userAgent: ua, time: pv.time)
@@ -346,9 +346,11 @@ public final class Importer {
         for (host, n) in router.unmapped { summary.unmappedHosts[host] = n }
     }
 
-    /// Parse lanes: the visitor's hash is handed here, in place of the visit, and the hit gets a
-    /// placeholder the ordered merge overwrites (visits depend on the order of the hits).
-    var deferSession: ((UInt64, Int) -> Void)?
+    /// Parse lanes: the hit gets a placeholder in place of its visit, which the ordered merge
+    /// overwrites (visits depend on the order of the hits), and the visitor's hash and time are
+    /// left in `deferredVisitor` for the sink to take when told the hit is encoded.
+    var defersSessions = false
+    var deferredVisitor: (visitor: UInt64, time: Int)?
     /// A copy of the tracker's key, for lanes to hash visitors without the tracker they share;
     /// nil without visits.
     private let visitorHash: VisitorHash?

@@ -29,7 +29,6 @@ public final class LaneImporter {
         var lines = 0
         var malformed: [(line: Int, reason: String, text: String)] = []
         var sessions: [(offset: Int, visitor: UInt64, time: Int)] = []
-        var pendingVisitor: (UInt64, Int)?
 
         init(capacity: Int) {
             self.capacity = capacity
@@ -299,9 +298,7 @@ public final class LaneImporter {
             self.owner = owner
             maxLineLength = LineCut.cap(options.maxLineLength)
             box.add = { [unowned self] line, reason, text in self.block.malformed.append((line, reason, text)) }
-            if options.sessions != nil {
-                importer.deferSession = { [unowned self] visitor, time in self.block.pendingVisitor = (visitor, time) }
-            }
+            importer.defersSessions = options.sessions != nil
         }
 
         final class MalformedBox { var add: ((Int, String, String) -> Void)? }
@@ -309,10 +306,19 @@ public final class LaneImporter {
         func work() {
             while let block = owner.take() {
                 self.block = block
+                out = block.out
+                swap(&sessions, &block.sessions)
                 do { try parse(block) } catch { owner.fail(error) }
+                swap(&sessions, &block.sessions)
                 owner.finish(block)
             }
         }
+
+        // The block's output and visits, held by the lane while it parses the block: reached
+        // through `block` on every hit, they cost a retain and a release each.
+        private unowned(unsafe) var out: ByteBuffer = Lane.noBlock
+        private static let noBlock = ByteBuffer(capacity: 0)
+        private var sessions: [(offset: Int, visitor: UInt64, time: Int)] = []
 
         private func parse(_ block: Block) throws {
             var pv = Pageview()
@@ -344,15 +350,15 @@ public final class LaneImporter {
             block.lines = number
         }
 
-        func bufferForNextHit(at position: LinePosition) -> ByteBuffer { block.out }
+        func bufferForNextHit(at position: LinePosition) -> ByteBuffer { out }
 
         func didEncodeHit(at position: LinePosition) throws {
-            if let (visitor, time) = block.pendingVisitor {
+            if let (visitor, time) = importer.deferredVisitor {
                 // The placeholder is the last value of the hit: `…"session":"<16>"}`.
-                block.sessions.append((block.out.count - 18, visitor, time))
-                block.pendingVisitor = nil
+                sessions.append((out.count - 18, visitor, time))
+                importer.deferredVisitor = nil
             }
-            block.out.append(0x0A)
+            out.append(0x0A)
         }
 
         func finish() throws {}
