@@ -62,10 +62,20 @@ public final class SessionTracker {
             value = visitID(visitor, start: time)
             visits.store(v, key: visitor, start: time, last: time)
         }
-        for i in 0..<16 {
-            hex[i] = JSONString.hexDigit(UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * i)) & 0xF)
-        }
+        UnsafeMutableRawPointer(hex).storeBytes(of: Self.hex8(UInt32(truncatingIfNeeded: value >> 32)), as: UInt64.self)
+        UnsafeMutableRawPointer(hex + 8).storeBytes(of: Self.hex8(UInt32(truncatingIfNeeded: value)), as: UInt64.self)
         return UnsafeBufferPointer(start: hex, count: 16)
+    }
+
+    /// Eight lowercase hex digits of `x`, most significant first in memory, a word at a time
+    /// (the ordered merge writes one id per hit).
+    @inline(__always) static func hex8(_ x: UInt32) -> UInt64 {
+        var v = UInt64(x)
+        v = (v | v << 16) & 0x0000_FFFF_0000_FFFF
+        v = (v | v << 8) & 0x00FF_00FF_00FF_00FF
+        v = (v | v << 4) & 0x0F0F_0F0F_0F0F_0F0F     // byte i holds nibble i, least first
+        let letters = ((v &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        return (v &+ 0x3030_3030_3030_3030 &+ letters &* 0x27).bigEndian
     }
 
     /// A visit's id: the keyed hash of its visitor and start.
