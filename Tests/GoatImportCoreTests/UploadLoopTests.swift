@@ -61,7 +61,7 @@ struct UploadLoopTests {
         for line in 1...5 {
             let buffer = batch.body
             batch.willAppendHit()
-            buffer.append("{\"path\":\"/p\(line)\"}")
+            buffer.append(utf8: "{\"path\":\"/p\(line)\"}")
             batch.didAppendHit(LinePosition(input: 0, line: line, endOffset: Int64(line * 10)))
         }
         batch.cover(LinePosition(input: 0, line: 7, endOffset: 70))

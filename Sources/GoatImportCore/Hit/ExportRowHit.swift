@@ -144,13 +144,13 @@ public final class ExportRowHit {
         case UInt8(ascii: "c"):
             // The server takes a campaign's name from utm_source (percent-encoded in a query).
             out.append(",\"query\":\"?utm_source=")
-            out.append(PathCleaner.escape(String(decoding: ref, as: UTF8.self)))
+            out.append(utf8: PathCleaner.escape(String(decoding: ref, as: UTF8.self)))
             out.append(UInt8(ascii: "\""))
             return
         case UInt8(ascii: "g"):
             if let url = Self.generatedReferrers[String(decoding: ref, as: UTF8.self)] {
                 out.append(",\"ref\":\"")
-                out.append(url)
+                out.append(utf8: url)
                 out.append(UInt8(ascii: "\""))
                 return
             }

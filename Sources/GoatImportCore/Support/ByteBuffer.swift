@@ -64,7 +64,9 @@ public final class ByteBuffer {
         append(string.utf8Start, count: string.utf8CodeUnitCount)
     }
 
-    public func append(_ string: String) {
+    /// A `String`'s bytes. Labelled so that a literal goes to the `StaticString` overload:
+    /// unlabelled, every key the encoder writes went through here (2.5 % of a run).
+    public func append(utf8 string: String) {
         var s = string
         s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
