@@ -28,10 +28,12 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // Header only: the cache prefetch hint (`__builtin_prefetch`).
+        .systemLibrary(name: "CPrefetch"),
         .target(
             name: "GoatImportCore",
             dependencies: [
-                "CPCRE2", "CZlib", "CSystemd",
+                "CPCRE2", "CZlib", "CSystemd", "CPrefetch",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             // Dynamic exclusivity checks on the hot path's buffers cost ~20% of a dry run;

@@ -68,16 +68,14 @@ let visit = best { tracker, _ in
     open = tracker.openVisits
     return sum
 }
-// As the lane merge does: the next group's slots warmed, then looked up.
-let group = Int(ProcessInfo.processInfo.environment["WARM_GROUP"] ?? "8") ?? 8
+// As the lane merge does: each slot warmed this many lookups ahead.
+let group = Int(ProcessInfo.processInfo.environment["WARM_AHEAD"] ?? "8") ?? 8
 let warmed = best { tracker, _ in
     var sum: UInt64 = 0
-    var i = 0
-    while i < fields.count {
-        let end = min(i + group, fields.count)
-        for j in i..<end { tracker.warm(visitors[j]) }
-        for j in i..<end { sum &+= UInt64(tracker.session(visitor: visitors[j], time: fields[j].time)[0]) }
-        i = end
+    for j in 0..<min(group, fields.count) { tracker.warm(visitors[j]) }
+    for j in fields.indices {
+        if j + group < fields.count { tracker.warm(visitors[j + group]) }
+        sum &+= UInt64(tracker.session(visitor: visitors[j], time: fields[j].time)[0])
     }
     return sum
 }

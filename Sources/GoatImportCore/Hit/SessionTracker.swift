@@ -37,11 +37,7 @@ public final class SessionTracker {
 
     /// The id of the visit this hit belongs to, as 16 hex digits (valid until the next call).
     public func session(ip: UnsafeRawBufferPointer, userAgent: UnsafeRawBufferPointer, time: Int) -> UnsafeBufferPointer<UInt8> {
-        let visitor = visitor(ip: ip, userAgent: userAgent)
-        guard isShared else { return session(visitor: visitor, time: time) }
-        lock.lock()
-        defer { lock.unlock() }
-        return session(visitor: visitor, time: time)
+        session(visitor: visitor(ip: ip, userAgent: userAgent), time: time)
     }
 
     /// The keyed hash of one visitor: the costly half of `session`, which parse lanes compute
@@ -52,6 +48,13 @@ public final class SessionTracker {
 
     /// The visit of `visitor` at `time`: the ordered half of `session`, called in log order.
     public func session(visitor: UInt64, time: Int) -> UnsafeBufferPointer<UInt8> {
+        guard isShared else { return lookUp(visitor, time: time) }
+        lock.lock()
+        defer { lock.unlock() }
+        return lookUp(visitor, time: time)
+    }
+
+    private func lookUp(_ visitor: UInt64, time: Int) -> UnsafeBufferPointer<UInt8> {
         newest = max(newest, time)
         let v = visits.find(visitor, at: time, dropIdleBefore: idleCutoff)
         let value: UInt64
@@ -86,14 +89,13 @@ public final class SessionTracker {
         return id.finish()
     }
 
-    /// Brings the table slot of a visitor that `session(visitor:time:)` will look up soon into
-    /// the cache. Called for the next few visitors before their lookups, so that their cache
-    /// misses are in flight together instead of one after another. Only speed depends on it.
+    /// Starts bringing the table slot of a visitor that `session(visitor:time:)` will look up
+    /// soon into the cache, and returns at once: the cache miss (most new visitors' slots miss)
+    /// then overlaps with the work done before the lookup. Only speed depends on it.
     public func warm(_ visitor: UInt64) {
-        if isShared { lock.lock(); defer { lock.unlock() }; warmth = visits.touch(visitor); return }
-        warmth = visits.touch(visitor)
+        if isShared { lock.lock(); defer { lock.unlock() }; visits.prefetch(visitor); return }
+        visits.prefetch(visitor)
     }
-    private var warmth: UInt32 = 0
 
     /// Visits quiet for longer than the gap (in log time) are closed and forgotten.
     public func prune() { visits.prune(dropIdleBefore: idleCutoff) }

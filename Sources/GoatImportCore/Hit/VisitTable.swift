@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPrefetch
 
 /// Open visits by visitor, in 8 bytes each so that a million open visits fit in about 11 MB
 /// (and the visits open in a busy gap stay in a core's cache). A visit's id is not stored but
@@ -177,12 +178,10 @@ final class VisitTable {
         return Slot(entry: e, found: false, start: 0, last: 0)
     }
 
-    /// Loads the home slot of `key` and returns part of it, for `warm`: a caller that loads the
-    /// slots of many visitors in a tight loop keeps their cache misses in flight together, where
-    /// lookups one by one wait for each miss in turn (most new visitors miss the cache).
-    @inline(__always) func touch(_ key: UInt64) -> UInt32 {
+    /// Hints the cache to load the home slot of `key`, for `SessionTracker.warm`.
+    @inline(__always) func prefetch(_ key: UInt64) {
         let shard = shards + VisitTable.shardIndex(key)
-        return shard.pointee.entries[shard.pointee.home(VisitTable.tag(key))].tag
+        goat_prefetch(shard.pointee.entries + shard.pointee.home(VisitTable.tag(key)))
     }
 
     /// Stores the visit of `key` in the slot `find` returned for it.

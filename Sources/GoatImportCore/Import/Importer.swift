@@ -246,17 +246,27 @@ public final class Importer {
             siteHits[site] += 1
         }
         var session: UnsafeBufferPointer<UInt8>?
+        var visitor: UInt64?
         if let visitorHash, pv.time != Int.min {
             let ip = pv.ip.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.ip.start, count: pv.ip.count) : UnsafeRawBufferPointer(start: nil, count: 0)
             let ua = pv.userAgent.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.userAgent.start, count: pv.userAgent.count) : UnsafeRawBufferPointer(start: nil, count: 0)
+            let v = visitorHash(ip: ip, userAgent: ua)
+            session = Self.sessionPlaceholder
             if defersSessions {
-                deferredVisitor = (visitorHash(ip: ip, userAgent: ua), pv.time)
-                session = Self.sessionPlaceholder
+                deferredVisitor = (v, pv.time)
             } else {
-                session = options.sessions!.session(ip: ip, userAgent: ua, time: pv.time)
+                options.sessions!.warm(v)
+                visitor = v
             }
         }
-        encoder.encode(line.base, pv, session: session, into: try sink.bufferForNextHit(at: position))
+        let buffer = try sink.bufferForNextHit(at: position)
+        encoder.encode(line.base, pv, session: session, into: buffer)
+        if let visitor {
+            // Looked up after the encoding, which the cache miss of the visitor's slot overlaps;
+            // the id replaces the placeholder, the hit's last value (`…"session":"<16>"}`).
+            let id = options.sessions!.session(visitor: visitor, time: pv.time)
+            (buffer.base + buffer.count - 18).update(from: id.baseAddress!, count: id.count)
+        }
         summary.hits += 1
         try sink.didEncodeHit(at: position)
     }
