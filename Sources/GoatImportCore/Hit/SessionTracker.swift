@@ -287,17 +287,17 @@ struct SipHash {
         var i = 0
         while i + 8 <= n {
             let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            if shift == 0 { compress(w) } else { compress(tail | w << shift); tail = w >> (64 - shift) }
+            if shift == 0 { compress(w) } else { compress(tail | w &<< shift); tail = w &>> (64 - shift) }
             i += 8
         }
         let rest = n - i
         guard rest > 0 else { return }
         var w: UInt64 = 0
         for j in 0..<rest { w |= UInt64(base.load(fromByteOffset: i + j, as: UInt8.self)) << UInt64(8 * j) }
-        tail |= w << shift
+        tail |= w &<< shift
         if tailBytes + rest >= 8 {
             compress(tail)
-            tail = w >> (64 - shift)
+            tail = w &>> (64 - shift)
             tailBytes += rest - 8
         } else {
             tailBytes += rest
