@@ -81,6 +81,18 @@ public final class HitEncoder {
         out.append("\"}")
     }
 
+    /// What a hit carries in place of a visit that is looked up after it is encoded (parse
+    /// lanes, and one lane overlapping the lookup's cache miss): the id is written over it.
+    static let sessionPlaceholder: UnsafeBufferPointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
+        p.initialize(repeating: UInt8(ascii: "0"), count: 16)
+        return UnsafeBufferPointer(start: p, count: 16)
+    }()
+
+    /// Where the session id of the hit just encoded into `out` starts: it is the hit's last
+    /// value (`…"session":"<16>"}`).
+    @inline(__always) static func sessionOffset(in out: ByteBuffer) -> Int { out.count - 18 }
+
     private func appendDecoded(_ line: UnsafePointer<UInt8>, _ span: Span, to buffer: ByteBuffer) {
         if Unescape.needed(line + span.start, span.count, escapes) {
             Unescape.decode(line + span.start, span.count, escapes, into: buffer)

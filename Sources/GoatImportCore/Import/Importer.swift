@@ -251,7 +251,7 @@ public final class Importer {
             let ip = pv.ip.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.ip.start, count: pv.ip.count) : UnsafeRawBufferPointer(start: nil, count: 0)
             let ua = pv.userAgent.isPresent ? UnsafeRawBufferPointer(start: line.base + pv.userAgent.start, count: pv.userAgent.count) : UnsafeRawBufferPointer(start: nil, count: 0)
             let v = visitorHash(ip: ip, userAgent: ua)
-            session = Self.sessionPlaceholder
+            session = HitEncoder.sessionPlaceholder
             if defersSessions {
                 deferredVisitor = (v, pv.time)
             } else {
@@ -262,10 +262,9 @@ public final class Importer {
         let buffer = try sink.bufferForNextHit(at: position)
         encoder.encode(line.base, pv, session: session, into: buffer)
         if let visitor {
-            // Looked up after the encoding, which the cache miss of the visitor's slot overlaps;
-            // the id replaces the placeholder, the hit's last value (`…"session":"<16>"}`).
+            // Looked up after the encoding, which the cache miss of the visitor's slot overlaps.
             let id = options.sessions!.session(visitor: visitor, time: pv.time)
-            (buffer.base + buffer.count - 18).update(from: id.baseAddress!, count: id.count)
+            (buffer.base + HitEncoder.sessionOffset(in: buffer)).update(from: id.baseAddress!, count: id.count)
         }
         summary.hits += 1
         try sink.didEncodeHit(at: position)
@@ -364,11 +363,6 @@ public final class Importer {
     /// A copy of the tracker's key, for lanes to hash visitors without the tracker they share;
     /// nil without visits.
     private let visitorHash: VisitorHash?
-    static let sessionPlaceholder: UnsafeBufferPointer<UInt8> = {
-        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
-        p.initialize(repeating: UInt8(ascii: "0"), count: 16)
-        return UnsafeBufferPointer(start: p, count: 16)
-    }()
 
     /// Told when following reaches a new file (a rotation): its input index and path.
     public var onNewInput: ((Int, String) -> Void)?

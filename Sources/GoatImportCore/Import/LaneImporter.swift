@@ -354,8 +354,7 @@ public final class LaneImporter {
 
         func didEncodeHit(at position: LinePosition) throws {
             if let (visitor, time) = importer.deferredVisitor {
-                // The placeholder is the last value of the hit: `…"session":"<16>"}`.
-                sessions.append((out.count - 18, visitor, time))
+                sessions.append((HitEncoder.sessionOffset(in: out), visitor, time))
                 importer.deferredVisitor = nil
             }
             out.append(0x0A)
