@@ -28,12 +28,12 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        // Header only: the cache prefetch hint (`__builtin_prefetch`).
-        .systemLibrary(name: "CPrefetch"),
+        // Header only: the cache prefetch hint and the SIMD byte scans of the pattern scanner.
+        .systemLibrary(name: "CIntrinsics"),
         .target(
             name: "GoatImportCore",
             dependencies: [
-                "CPCRE2", "CZlib", "CSystemd", "CPrefetch",
+                "CPCRE2", "CZlib", "CSystemd", "CIntrinsics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             // Dynamic exclusivity checks on the hot path's buffers cost ~20% of a dry run;

@@ -21,7 +21,7 @@ done
 [ ${#targets[@]} -gt 0 ] || targets=(regex json w3c gzip)
 out=.build-fuzz
 mkdir -p "$out/lib"
-flags=(-sanitize=fuzzer,address -O -g -I Sources/CPCRE2 -I Sources/CZlib -I Sources/CSystemd -I Sources/CPrefetch -swift-version 5)
+flags=(-sanitize=fuzzer,address -O -g -I Sources/CPCRE2 -I Sources/CZlib -I Sources/CSystemd -I Sources/CIntrinsics -swift-version 5)
 
 # The library once, as a static archive and a module; each target links it.
 start=$(date +%s)

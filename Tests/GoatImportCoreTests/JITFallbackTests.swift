@@ -30,11 +30,15 @@ struct JITFallbackTests {
         return r.status == 77 ? nil : r
     }
 
-    @Test("with W+X memory refused the same hits come out, and check says the interpreter is in use")
-    func interpreterFallback() throws {
-        let normal = try run(bin, ["--dry-run", "--format", "combined", example], environment: env)
+    /// Combined scans without PCRE2 (`PatternScanner`); the vhost form is PCRE2's, here on its
+    /// interpreter.
+    @Test("with W+X memory refused the same hits come out, and check says the interpreter is in use",
+          arguments: [("combined", "examples/access.log"), ("combined-vhost", "Tests/Fixtures/apache/vhost_combined.log")])
+    func interpreterFallback(_ format: String, _ file: String) throws {
+        let log = TestPaths.root.appendingPathComponent(file).path
+        let normal = try run(bin, ["--dry-run", "--format", format, log], environment: env)
         #expect(normal.status == 0)
-        guard let refused = try runRefusingWX(["--dry-run", "--format", "combined", example]) else {
+        guard let refused = try runRefusingWX(["--dry-run", "--format", format, log]) else {
             print("skipped: this kernel has no PR_SET_MDWE")
             return
         }

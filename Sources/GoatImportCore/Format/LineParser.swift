@@ -12,17 +12,20 @@ public protocol LineParser: AnyObject {
     func parse(_ line: UnsafePointer<UInt8>, _ count: Int, into fields: ParsedFields) -> Bool
 }
 
-/// A format given as a PCRE2 pattern whose named groups are `LogField` names.
+/// A format given as a PCRE2 pattern whose named groups are `LogField` names. Patterns a single
+/// scan decides (the CLF family) match on a `PatternScan` instead, with the same answer.
 public final class RegexLineParser: LineParser {
     public let escapes: EscapeStyle
     public let regex: PCRE2Regex
+    private let scan: PatternScan?
     public let hasUserAgentField: Bool
     // (field, group) pairs, flattened, so the per-line loop touches one small buffer.
     private let mapping: UnsafeMutableBufferPointer<Int>
 
-    public init(pattern: String, extended: Bool, escapes: EscapeStyle) throws {
+    public init(pattern: String, extended: Bool, escapes: EscapeStyle, scanning: Bool = true) throws {
         self.escapes = escapes
         regex = try PCRE2Regex(pattern, extended: extended)
+        scan = scanning ? PatternScanner(pattern: pattern, extended: extended).map(PatternScan.init) : nil
         var pairs: [Int] = []
         var unknown: [String] = []
         var seen = Set<LogField>()
@@ -39,7 +42,10 @@ public final class RegexLineParser: LineParser {
         hasUserAgentField = seen.contains(.userAgent)
     }
 
-    public var matchEnd: Int { regex.end(0) }
+    public var matchEnd: Int { scan?.end(0) ?? regex.end(0) }
+
+    /// Whether lines match on the scanner rather than PCRE2.
+    public var scans: Bool { scan != nil }
 
     deinit { mapping.deallocate() }
 
@@ -52,15 +58,25 @@ public final class RegexLineParser: LineParser {
 
     @inline(__always)
     public func parse(_ line: UnsafePointer<UInt8>, _ count: Int, into fields: ParsedFields) -> Bool {
-        guard regex.matches(line, count) else { return false }
+        if let scan {
+            guard scan.matches(line, count) else { return false }
+            fill(fields, start: scan.start, end: scan.end)
+        } else {
+            guard regex.matches(line, count) else { return false }
+            fill(fields, start: regex.start, end: regex.end)
+        }
+        return true
+    }
+
+    @inline(__always)
+    private func fill(_ fields: ParsedFields, start: (Int) -> Int, end: (Int) -> Int) {
         fields.clear()
         var i = 0
         while i < mapping.count {
             let group = mapping[i + 1]
-            let start = regex.start(group)
-            if start >= 0 { fields.spans[2 * mapping[i]] = start; fields.spans[2 * mapping[i] + 1] = regex.end(group) }
+            let s = start(group)
+            if s >= 0 { fields.spans[2 * mapping[i]] = s; fields.spans[2 * mapping[i] + 1] = end(group) }
             i += 2
         }
-        return true
     }
 }

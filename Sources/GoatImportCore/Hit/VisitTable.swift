@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPrefetch
+import CIntrinsics
 
 /// Open visits by visitor, in 8 bytes each so that a million open visits fit in about 11 MB
 /// (and the visits open in a busy gap stay in a core's cache). A visit's id is not stored but
