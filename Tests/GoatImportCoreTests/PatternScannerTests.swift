@@ -152,31 +152,41 @@ struct PatternScannerTests {
     final class Oracle {
         let regex: PCRE2Regex
         let scan: PatternScan
+        /// The scan's slots laid out as PCRE2's ovector (group 0 from the match's end).
+        let slots: UnsafeMutablePointer<Int>
+        let groupCount: Int
         var disagreements = 0
 
         init(pattern: String, extended: Bool) throws {
             regex = try PCRE2Regex(pattern, extended: extended)
             let scanner = try #require(PatternScanner(pattern: pattern, extended: extended))
-            scan = PatternScan(scanner)
-            #expect(scan.groupCount == regex.captureCount + 1)
+            groupCount = scanner.groupCount
+            #expect(groupCount == regex.captureCount + 1)
+            scan = PatternScan(scanner) { $0 }
+            slots = .allocate(capacity: 2 * groupCount)
         }
+
+        deinit { slots.deallocate() }
 
         /// Whether the line matched (on both).
         func agree(_ line: [UInt8], _ name: String) -> Bool {
-            let (pcre, scanned) = line.withUnsafeBufferPointer { buffer in
+            slots.update(repeating: -2, count: 2 * groupCount)
+            let (pcre, end) = line.withUnsafeBufferPointer { buffer in
                 let base = buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!
-                return (regex.matches(base, buffer.count), scan.matches(base, buffer.count))
+                return (regex.matches(base, buffer.count), scan.match(base, buffer.count, into: slots))
             }
-            var same = pcre == scanned
+            slots[0] = 0
+            slots[1] = end
+            var same = pcre == (end >= 0)
             if same && pcre {
-                for g in 0..<scan.groupCount where regex.start(g) != scan.start(g) || (regex.start(g) >= 0 && regex.end(g) != scan.end(g)) {
+                for g in 0..<groupCount where regex.start(g) != slots[2 * g] || regex.end(g) != slots[2 * g + 1] {
                     same = false
                 }
             }
             if !same {
                 disagreements += 1
                 if disagreements <= 5 {
-                    Issue.record("\(name): PCRE2 \(pcre), scanner \(scanned) on \(PrintableText.from(line.withUnsafeBufferPointer { $0 }))")
+                    Issue.record("\(name): PCRE2 \(pcre), scanner \(end >= 0) on \(PrintableText.from(line.withUnsafeBufferPointer { $0 }))")
                 }
             }
             return pcre

@@ -25,7 +25,6 @@ public final class RegexLineParser: LineParser {
     public init(pattern: String, extended: Bool, escapes: EscapeStyle, scanning: Bool = true) throws {
         self.escapes = escapes
         regex = try PCRE2Regex(pattern, extended: extended)
-        scan = scanning ? PatternScanner(pattern: pattern, extended: extended).map(PatternScan.init) : nil
         var pairs: [Int] = []
         var unknown: [String] = []
         var seen = Set<LogField>()
@@ -40,9 +39,16 @@ public final class RegexLineParser: LineParser {
         mapping = .allocate(capacity: pairs.count)
         _ = mapping.initialize(from: pairs)
         hasUserAgentField = seen.contains(.userAgent)
+        // The scan writes each field's span where `ParsedFields` keeps it.
+        var fieldOfGroup: [Int: Int] = [:]
+        for i in stride(from: 0, to: pairs.count, by: 2) { fieldOfGroup[pairs[i + 1]] = pairs[i] }
+        scan = scanning ? PatternScanner(pattern: pattern, extended: extended).map { scanner in
+            PatternScan(scanner) { ovector in fieldOfGroup[ovector / 2].map { 2 * $0 + ovector % 2 } }
+        } : nil
     }
 
-    public var matchEnd: Int { scan?.end(0) ?? regex.end(0) }
+    public var matchEnd: Int { scan == nil ? regex.end(0) : scanEnd }
+    private var scanEnd = 0
 
     /// Whether lines match on the scanner rather than PCRE2.
     public var scans: Bool { scan != nil }
@@ -59,24 +65,19 @@ public final class RegexLineParser: LineParser {
     @inline(__always)
     public func parse(_ line: UnsafePointer<UInt8>, _ count: Int, into fields: ParsedFields) -> Bool {
         if let scan {
-            guard scan.matches(line, count) else { return false }
-            fill(fields, start: scan.start, end: scan.end)
-        } else {
-            guard regex.matches(line, count) else { return false }
-            fill(fields, start: regex.start, end: regex.end)
+            fields.clear()
+            scanEnd = scan.match(line, count, into: fields.spans)
+            return scanEnd >= 0
         }
-        return true
-    }
-
-    @inline(__always)
-    private func fill(_ fields: ParsedFields, start: (Int) -> Int, end: (Int) -> Int) {
+        guard regex.matches(line, count) else { return false }
         fields.clear()
         var i = 0
         while i < mapping.count {
             let group = mapping[i + 1]
-            let s = start(group)
-            if s >= 0 { fields.spans[2 * mapping[i]] = s; fields.spans[2 * mapping[i] + 1] = end(group) }
+            let start = regex.start(group)
+            if start >= 0 { fields.spans[2 * mapping[i]] = start; fields.spans[2 * mapping[i] + 1] = regex.end(group) }
             i += 2
         }
+        return true
     }
 }

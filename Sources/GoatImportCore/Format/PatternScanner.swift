@@ -143,9 +143,9 @@ struct PatternScanner {
     @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
 }
 
-/// A compiled `PatternScanner`, for one thread: matches a line and keeps the offsets of its
-/// groups as PCRE2's ovector would (start, end). Every group of a scanned pattern takes part in
-/// every match, so no offset is left unset.
+/// A compiled `PatternScanner`: matches a line and writes where its groups start and end
+/// straight into the caller's slots (a parser's field spans), with no ovector in between. Every
+/// group of a scanned pattern takes part in every match, so each slot it maps is written.
 ///
 /// The steps are fused into ops of one run each, with the group edges around it and the literal
 /// bytes after it: about ten dispatches a line instead of thirty, which the branch predictor
@@ -156,7 +156,7 @@ final class PatternScan {
         var run = Run.none
         var min = 0
         var max = 0
-        /// Slots in `offsets` set to the position before and after the run; -1 for none.
+        /// The caller's slots set to the position before and after the run; -1 for none.
         var before = -1
         var after = -1
         /// Up to eight literal bytes after the run, low byte first.
@@ -168,13 +168,10 @@ final class PatternScan {
         var isEmpty: Bool { run == .none && before < 0 && after < 0 && literalCount == 0 && !end }
     }
     private let ops: UnsafeMutableBufferPointer<Op>
-    let offsets: UnsafeMutablePointer<Int>
-    let groupCount: Int
 
-    init(_ scanner: PatternScanner) {
-        groupCount = scanner.groupCount
-        offsets = .allocate(capacity: 2 * scanner.groupCount)
-        offsets.initialize(repeating: -1, count: 2 * scanner.groupCount)
+    /// `slot` maps a group's start (2 × group) and end (2 × group + 1), as in PCRE2's ovector, to
+    /// the caller's slot, or to nil where the caller does not want it.
+    init(_ scanner: PatternScanner, slot: (Int) -> Int?) {
         var fused: [Op] = []
         var op = Op()
         func flush() { fused.append(op); op = Op() }
@@ -204,8 +201,8 @@ final class PatternScan {
             case .digits(let min, let max): run(.digits, min: min, max: max)
             case .digitsOrDash: run(.digitsOrDash)
             case .quoted: run(.quoted)
-            case .open(let g): edge(2 * g)
-            case .close(let g): edge(2 * g + 1)
+            case .open(let g): if let slot = slot(2 * g) { edge(slot) }
+            case .close(let g): if let slot = slot(2 * g + 1) { edge(slot) }
             case .end: op.end = true
             }
         }
@@ -214,41 +211,37 @@ final class PatternScan {
         _ = ops.initialize(from: fused)
     }
 
-    deinit {
-        ops.deallocate()
-        offsets.deallocate()
-    }
+    deinit { ops.deallocate() }
 
-    @inline(__always) func start(_ group: Int) -> Int { offsets[2 * group] }
-    @inline(__always) func end(_ group: Int) -> Int { offsets[2 * group + 1] }
-
-    /// Whether the line matches; on success the offsets hold the groups.
-    func matches(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    /// Where the match ends, or -1 when the line does not match. On a match each mapped slot
+    /// holds its group's offset; without one, the slots are left in any state.
+    @inline(__always)
+    func match(_ p: UnsafePointer<UInt8>, _ n: Int, into slots: UnsafeMutablePointer<Int>) -> Int {
         var i = 0
         for op in ops {
-            if op.before >= 0 { offsets[op.before] = i }
+            if op.before >= 0 { slots[op.before] = i }
             switch op.run {
             case .none:
                 break
             case .nonSpace:
                 let s = i
                 i = goat_find_space(p, i, n)
-                guard i - s >= op.min else { return false }
+                guard i - s >= op.min else { return -1 }
             case .notBracket:
                 let s = i
                 i = goat_find_byte(p, i, n, UInt8(ascii: "]"))
-                guard i - s >= op.min else { return false }
+                guard i - s >= op.min else { return -1 }
             case .digits:
                 let s = i
                 while i < n && i - s < op.max && PatternScanner.isDigit(p[i]) { i += 1 }
-                guard i - s >= op.min else { return false }
+                guard i - s >= op.min else { return -1 }
             case .digitsOrDash:
                 if i < n && p[i] == UInt8(ascii: "-") {
                     i += 1
                 } else {
                     let s = i
                     while i < n && PatternScanner.isDigit(p[i]) { i += 1 }
-                    guard i > s else { return false }
+                    guard i > s else { return -1 }
                 }
             case .quoted:
                 while true {
@@ -259,18 +252,16 @@ final class PatternScan {
                     i += 2
                 }
             }
-            if op.after >= 0 { offsets[op.after] = i }
-            guard n - i >= op.literalCount else { return false }
+            if op.after >= 0 { slots[op.after] = i }
+            guard n - i >= op.literalCount else { return -1 }
             var literal = op.literal
             for _ in 0..<op.literalCount {
-                guard p[i] == UInt8(truncatingIfNeeded: literal) else { return false }
+                guard p[i] == UInt8(truncatingIfNeeded: literal) else { return -1 }
                 literal >>= 8
                 i += 1
             }
-            if op.end { guard i == n || (i == n - 1 && p[i] == 0x0A) else { return false } }
+            if op.end { guard i == n || (i == n - 1 && p[i] == 0x0A) else { return -1 } }
         }
-        offsets[0] = 0
-        offsets[1] = i
-        return true
+        return i
     }
 }
