@@ -59,6 +59,24 @@ struct EncodingTests {
         #expect(escaped == #"\"\"\"\""#)
     }
 
+    @Test("a byte to escape at every place of runs around the sixteen-byte scan, with and without a clip")
+    func escapeAtEveryPlace() {
+        let escaped: [(UInt8, String)] = [(0x22, #"\""#), (0x5C, #"\\"#), (0x0A, #"\n"#), (0x01, #"\u0001"#),
+                                          (0x7F, "\u{7F}"), (0xFF, "\u{FFFD}"), (0xC3, "\u{FFFD}")]
+        for length in 1...40 {
+            for k in 0..<length {
+                for (byte, text) in escaped {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    bytes[k] = byte
+                    let expected = String(repeating: "a", count: k) + text + String(repeating: "a", count: length - k - 1)
+                    #expect(json(bytes) == (expected, false), "\(length) \(k) \(byte)")
+                    // Clipped just before the byte: the plain run stops at the clip.
+                    #expect(json(bytes, max: k) == (String(repeating: "a", count: k), true), "\(length) \(k) \(byte)")
+                }
+            }
+        }
+    }
+
     @Test("fuzz: random bytes always give valid JSON strings")
     func randomBytes() throws {
         var rng = SystemRandomNumberGenerator()

@@ -1,3 +1,5 @@
+import CIntrinsics
+
 /// Writes bytes as the contents of a JSON string: valid UTF-8 only, escaped, clipped to a
 /// number of characters on a character boundary.
 ///
@@ -7,12 +9,6 @@
 public enum JSONString {
     public enum Invalid { case percentEncode, replace }
 
-    private static let highBits: UInt64 = 0x8080_8080_8080_8080
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
-
-    @inline(__always)
-    private static func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highBits != 0 }
-
     /// Appends the escaped contents (without quotes). Returns true when the value was clipped.
     @discardableResult
     public static func append(_ p: UnsafePointer<UInt8>, _ count: Int, maxCharacters: Int, invalid: Invalid,
@@ -21,21 +17,10 @@ public enum JSONString {
         var i = 0
         var chars = 0
         while i < count {
-            // Runs of plain ASCII (no quote, backslash, control or high byte) are found eight
+            // Runs of plain ASCII (no quote, backslash, control or high byte) are found sixteen
             // bytes at a time and copied in one go.
             let budget = min(count - i, maxCharacters - chars)
-            var run = 0
-            while run + 8 <= budget {
-                let x = UnsafeRawPointer(p + i + run).loadUnaligned(as: UInt64.self)
-                if x & highBits != 0 || hasZeroByte(x & 0x6060_6060_6060_6060)  // a byte < 0x20
-                    || hasZeroByte(x ^ 0x2222_2222_2222_2222) || hasZeroByte(x ^ 0x5C5C_5C5C_5C5C_5C5C) { break }
-                run += 8
-            }
-            while run < budget {
-                let c = p[i + run]
-                if c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5C { break }
-                run += 1
-            }
+            let run = budget > 0 ? goat_find_json_special(p + i, 0, budget) : 0
             if run > 0 {
                 out.append(p + i, count: run)
                 i += run
