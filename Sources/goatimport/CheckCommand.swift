@@ -98,7 +98,9 @@ struct Check: ParsableCommand {
         }
         if matched > 0, let unread = UnreadFields.find(format, in: sample) { print("note: " + unread.explanation) }
         if !PCRE2Regex.jitAvailable {
-            print("PCRE2 JIT unavailable (writable and executable memory is refused, e.g. MemoryDenyWriteExecute=yes): patterns match on the interpreter")
+            let scans = ((try? format.makeParser()) as? RegexLineParser)?.scans == true
+            print("PCRE2 JIT unavailable (writable and executable memory is refused, e.g. MemoryDenyWriteExecute=yes): "
+                  + (scans ? "this format is scanned without PCRE2, at full speed" : "patterns match on the interpreter"))
         }
         if total > 0 && matched == 0 { throw ExitCode(1) }
     }
