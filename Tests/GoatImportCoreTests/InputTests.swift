@@ -108,6 +108,30 @@ struct GzipTests {
         #expect(lines.dropLast().enumerated().allSatisfy { $0.element == "line \($0.offset + 1) of the log" }, "no line lost or garbled before the cut")
     }
 
+    @Test("a damaged member (its data, its CRC, its length) is a corrupt-gzip error naming the file, after the lines before it")
+    func corrupt() throws {
+        let first = try gzip(Array("a1\na2\n".utf8)), second = try gzip(Array(text.utf8))
+        let dir = TestPaths.tempDir()
+        for (what, offset) in [("data", second.count / 2), ("crc", second.count - 6), ("length", second.count - 2)] {
+            var damaged = second
+            damaged[offset] ^= 0x55
+            let path = dir.appendingPathComponent("\(what).log.gz").path
+            try Data(first + damaged).write(to: URL(fileURLWithPath: path))
+            let reader = LineReader(source: try InputOpener.open(path: path))
+            var lines: [String] = []
+            var failure: Error?
+            do {
+                while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
+            } catch { failure = error }
+            guard case .corrupt(let file, _)? = failure as? GzipError else {
+                Issue.record("\(what): \(String(describing: failure))")
+                continue
+            }
+            #expect(file == path)
+            #expect(Array(lines.prefix(2)) == ["a1", "a2"], "\(what): the first member's lines stand")
+        }
+    }
+
     @Test("empty files, plain and gzip, give no lines and no error")
     func empty() throws {
         let dir = TestPaths.tempDir()
