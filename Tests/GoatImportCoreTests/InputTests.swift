@@ -91,18 +91,23 @@ struct GzipTests {
         #expect(lines.first == "a1" && lines.last == "line 2000 of the log")
     }
 
+    /// Every line read from `path` until the input fails, and the failure.
+    func readUntilFailure(_ path: String) throws -> (lines: [String], failure: Error?) {
+        let reader = LineReader(source: try InputOpener.open(path: path))
+        var lines: [String] = []
+        do {
+            while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
+        } catch { return (lines, error) }
+        return (lines, nil)
+    }
+
     @Test("a truncated .gz reports the file and keeps every line decoded before the cut")
     func truncated() throws {
         let full = try gzip(Array(text.utf8))
         let dir = TestPaths.tempDir()
         let path = dir.appendingPathComponent("cut.log.gz").path
         try Data(full.prefix(full.count * 2 / 3)).write(to: URL(fileURLWithPath: path))
-        let reader = LineReader(source: try InputOpener.open(path: path))
-        var lines: [String] = []
-        var failure: Error?
-        do {
-            while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
-        } catch { failure = error }
+        let (lines, failure) = try readUntilFailure(path)
         #expect(failure as? GzipError == .truncated(file: path))
         #expect(lines.count > 500)
         #expect(lines.dropLast().enumerated().allSatisfy { $0.element == "line \($0.offset + 1) of the log" }, "no line lost or garbled before the cut")
@@ -117,12 +122,7 @@ struct GzipTests {
             damaged[offset] ^= 0x55
             let path = dir.appendingPathComponent("\(what).log.gz").path
             try Data(first + damaged).write(to: URL(fileURLWithPath: path))
-            let reader = LineReader(source: try InputOpener.open(path: path))
-            var lines: [String] = []
-            var failure: Error?
-            do {
-                while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
-            } catch { failure = error }
+            let (lines, failure) = try readUntilFailure(path)
             guard case .corrupt(let file, _)? = failure as? GzipError else {
                 Issue.record("\(what): \(String(describing: failure))")
                 continue
