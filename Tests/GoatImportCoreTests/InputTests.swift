@@ -91,6 +91,20 @@ struct GzipTests {
         #expect(lines.first == "a1" && lines.last == "line 2000 of the log")
     }
 
+    @Test("gzip read a few bytes at a time: headers with a file name, trailers and member edges split anywhere",
+          arguments: [1, 3, 10, 4096])
+    func trickledMembers(step: Int) throws {
+        let dir = TestPaths.tempDir()
+        let path = dir.appendingPathComponent("named.log").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try run("/bin/gzip", ["-f", path])        // without -n: the header carries the name and time
+        let named = Array(try Data(contentsOf: URL(fileURLWithPath: path + ".gz")))
+        let bytes = try gzip(Array("a1\na2\n".utf8)) + named + gzip([]) + named
+        let (lines, _) = try readLines(GzipSource(inner: TrickleSource(bytes, step: step)), readSize: 100)
+        #expect(lines.count == 4002)
+        #expect(lines.prefix(3) == ["a1", "a2", "line 1 of the log"] && lines.last == "line 2000 of the log")
+    }
+
     /// Every line read from `path` until the input fails, and the failure.
     func readUntilFailure(_ path: String) throws -> (lines: [String], failure: Error?) {
         let reader = LineReader(source: try InputOpener.open(path: path))

@@ -64,9 +64,10 @@ public final class GzipSource: ByteSource {
                 break
             }
             if state.pointee.block_state == ISAL_BLOCK_FINISH {
-                // The member and its trailer are done; another member may follow.
+                // The member and its trailer are done; another member may follow. (A reset starts
+                // the member's state over and keeps the buffers and the gzip flag.)
                 inMember = false
-                nextMember()
+                isal_inflate_reset(state)
                 continue
             }
             // (Input or output moves on every call that returns without an error or a finished
@@ -81,16 +82,6 @@ public final class GzipSource: ByteSource {
         let produced = capacity - Int(state.pointee.avail_out)
         if produced == 0, let error = pendingError { pendingError = nil; throw error }
         return produced
-    }
-
-    /// Resets for the next member, keeping where input and output stand.
-    private func nextMember() {
-        let (nextIn, availIn) = (state.pointee.next_in, state.pointee.avail_in)
-        let (nextOut, availOut) = (state.pointee.next_out, state.pointee.avail_out)
-        isal_inflate_reset(state)
-        state.pointee.crc_flag = UInt32(ISAL_GZIP)
-        (state.pointee.next_in, state.pointee.avail_in) = (nextIn, availIn)
-        (state.pointee.next_out, state.pointee.avail_out) = (nextOut, availOut)
     }
 
     private func deferError(_ error: Error) {
