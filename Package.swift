@@ -19,9 +19,9 @@ let package = Package(
             providers: [.apt(["libpcre2-dev"])]
         ),
         .systemLibrary(
-            name: "CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
+            name: "CISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
         ),
         .systemLibrary(
             name: "CSystemd",
@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "GoatImportCore",
             dependencies: [
-                "CPCRE2", "CZlib", "CSystemd", "CIntrinsics",
+                "CPCRE2", "CISAL", "CSystemd", "CIntrinsics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             // Dynamic exclusivity checks on the hot path's buffers cost ~20% of a dry run;

@@ -21,7 +21,7 @@ done
 [ ${#targets[@]} -gt 0 ] || targets=(regex json w3c gzip)
 out=.build-fuzz
 mkdir -p "$out/lib"
-flags=(-sanitize=fuzzer,address -O -g -I Sources/CPCRE2 -I Sources/CZlib -I Sources/CSystemd -I Sources/CIntrinsics -swift-version 5)
+flags=(-sanitize=fuzzer,address -O -g -I Sources/CPCRE2 -I Sources/CISAL -I Sources/CSystemd -I Sources/CIntrinsics -swift-version 5)
 
 # The library once, as a static archive and a module; each target links it.
 start=$(date +%s)
@@ -32,7 +32,7 @@ if [ ! -f "$out/lib/libGoatImportCore.a" ] || [ -n "$(find $sources Fuzz/Library
 fi
 for t in "${targets[@]}"; do
   swiftc "${flags[@]}" -parse-as-library -I "$out/lib" -module-name "Fuzz_$t" -o "$out/fuzz-$t" \
-    "Fuzz/Targets/$t.swift" Fuzz/Support/*.swift "$out/lib/libGoatImportCore.a" -lpcre2-8 -lz -lsystemd 2>&1 | { grep -v "Cannot export local symbol" >&2 || true; }
+    "Fuzz/Targets/$t.swift" Fuzz/Support/*.swift "$out/lib/libGoatImportCore.a" -lpcre2-8 -lisal -lsystemd 2>&1 | { grep -v "Cannot export local symbol" >&2 || true; }
 done
 echo "fuzz: built ${targets[*]} in $(( $(date +%s) - start )) s" >&2
 [ "$build_only" -eq 0 ] || exit 0

@@ -33,7 +33,7 @@ if [ -z "$root" ]; then
 fi
 if [ ! -x "$root/usr/bin/systemctl" ]; then
   log "debootstrap into $root"
-  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,logrotate bookworm "$root" \
+  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,logrotate,libisal2 bookworm "$root" \
     http://deb.debian.org/debian >/dev/null
 fi
 

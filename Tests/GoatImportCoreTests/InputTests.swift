@@ -105,6 +105,67 @@ struct GzipTests {
         #expect(lines.prefix(3) == ["a1", "a2", "line 1 of the log"] && lines.last == "line 2000 of the log")
     }
 
+    /// One member with every optional header field `flags` asks for (FEXTRA 4, FNAME 8,
+    /// FCOMMENT 16, FHCRC 2), built around the deflate data and trailer of `gzip -n`.
+    func member(_ data: [UInt8], flags: UInt8) throws -> [UInt8] {
+        let plain = try gzip(data)
+        var header: [UInt8] = [0x1F, 0x8B, 8, flags, 0x78, 0x56, 0x34, 0x12, 0, 3]
+        if flags & 4 != 0 { header += [5, 0] + Array("xtra\0".utf8) }
+        if flags & 8 != 0 { header += Array("access.log-20261201\0".utf8) }
+        if flags & 16 != 0 { header += Array("rotated by logrotate\0".utf8) }
+        if flags & 2 != 0 {
+            let crc = crc32(header)
+            header += [UInt8(truncatingIfNeeded: crc), UInt8(truncatingIfNeeded: crc >> 8)]
+        }
+        return header + plain.dropFirst(10)
+    }
+
+    func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            crc ^= UInt32(b)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    /// ISA-L's own inflate resumed a header split between two reads with its flags
+    /// uninitialised (a stack record made afresh each call): a name ending in a later read could
+    /// be followed by a "comment" that swallowed the first deflate bytes. Every combination of the
+    /// optional fields, a byte or a few at a time, and `gzip -d` as the oracle.
+    @Test("gzip headers with every mix of extra field, name, comment and header CRC, split between reads",
+          arguments: [1, 2, 3, 7])
+    func splitHeaders(step: Int) throws {
+        let dir = TestPaths.tempDir()
+        let path = dir.appendingPathComponent("headers.gz").path
+        for flags: UInt8 in [0, 2, 4, 8, 16, 6, 10, 18, 12, 20, 24, 14, 22, 26, 28, 30] {
+            let bytes = try member(Array("h1\nh2\n".utf8), flags: flags) + member(Array(text.utf8), flags: flags)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let oracle = try run("/bin/gzip", ["-dc", path])
+            #expect(oracle.status == 0, "flags \(flags): gzip -d refuses the test's own file: \(oracle.stderr)")
+            let (lines, _) = try readLines(GzipSource(inner: TrickleSource(bytes, step: step)), readSize: 100)
+            #expect(lines.joined(separator: "\n") + "\n" == oracle.stdout, "flags \(flags), step \(step)")
+        }
+    }
+
+    @Test("after the last member: short garbage is ignored as gzip -d does; a cut-off header is a truncated file")
+    func shortTail() throws {
+        let whole = try gzip(Array("x\n".utf8))
+        for (tail, truncated) in [([UInt8](), false), ([0], false), ([0, 0, 0], false), (Array("junk".utf8), false),
+                                  ([0x1F], true), ([0x1F, 0x8B], true), ([0x1F, 0x8B, 8, 0], true), ([0x1F, 0x41], false)] {
+            for step in [1, 4096] {
+                var lines: [String] = []
+                var failure: Error?
+                let reader = LineReader(source: GzipSource(inner: TrickleSource(whole + tail, step: step)))
+                do {
+                    while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
+                } catch { failure = error }
+                #expect(lines == ["x"], "tail \(tail), step \(step)")
+                #expect((failure as? GzipError == .truncated(file: "trickle")) == truncated, "tail \(tail), step \(step): \(String(describing: failure))")
+            }
+        }
+    }
+
     /// Every line read from `path` until the input fails, and the failure.
     func readUntilFailure(_ path: String) throws -> (lines: [String], failure: Error?) {
         let reader = LineReader(source: try InputOpener.open(path: path))
