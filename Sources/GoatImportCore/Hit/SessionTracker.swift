@@ -304,7 +304,7 @@ struct SipHash {
         }
     }
 
-    mutating func add(word: UInt64) {
+    @inline(__always) mutating func add(word: UInt64) {
         if tailBytes == 0 { compress(word); length += 8; return }
         for i in 0..<8 { add(byte: UInt8(truncatingIfNeeded: word >> (8 * UInt64(i)))) }
     }
