@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import CIntrinsics
 
 /// Visits from the log's own timestamps: the same IP and user agent belong to one visit until
 /// they have been quiet for `gap` seconds of log time (8 hours, as GoatCounter does in server
@@ -243,77 +244,26 @@ public struct VisitorHash {
     }
 }
 
-/// SipHash-2-4: a keyed hash that is a pseudo-random function under its key.
+/// SipHash-2-4: a keyed hash that is a pseudo-random function under its key. The rounds are
+/// `goat_sip_*` in CIntrinsics (the same loop in Swift ran at two thirds of the speed).
 struct SipHash {
-    private var v0: UInt64, v1: UInt64, v2: UInt64, v3: UInt64
-    private var tail: UInt64 = 0
-    private var tailBytes = 0
-    private var length = 0
+    private var state = goat_sip()
 
-    init(key: (UInt64, UInt64)) {
-        v0 = key.0 ^ 0x736f_6d65_7073_6575
-        v1 = key.1 ^ 0x646f_7261_6e64_6f6d
-        v2 = key.0 ^ 0x6c79_6765_6e65_7261
-        v3 = key.1 ^ 0x7465_6462_7974_6573
+    @inline(__always) init(key: (UInt64, UInt64)) { goat_sip_init(&state, key.0, key.1) }
+
+    @inline(__always) mutating func add(byte: UInt8) {
+        var b = byte
+        goat_sip_add(&state, &b, 1)
     }
 
-    @inline(__always) private static func rotl(_ x: UInt64, _ b: UInt64) -> UInt64 { (x << b) | (x >> (64 - b)) }
-
-    @inline(__always) private mutating func round() {
-        v0 = v0 &+ v1; v1 = SipHash.rotl(v1, 13); v1 ^= v0; v0 = SipHash.rotl(v0, 32)
-        v2 = v2 &+ v3; v3 = SipHash.rotl(v3, 16); v3 ^= v2
-        v0 = v0 &+ v3; v3 = SipHash.rotl(v3, 21); v3 ^= v0
-        v2 = v2 &+ v1; v1 = SipHash.rotl(v1, 17); v1 ^= v2; v2 = SipHash.rotl(v2, 32)
-    }
-
-    @inline(__always) private mutating func compress(_ m: UInt64) {
-        v3 ^= m; round(); round(); v0 ^= m
-    }
-
-    mutating func add(byte: UInt8) {
-        tail |= UInt64(byte) << (8 * UInt64(tailBytes))
-        tailBytes += 1
-        length += 1
-        if tailBytes == 8 { compress(tail); tail = 0; tailBytes = 0 }
-    }
-
-    /// Eight bytes at a time wherever the message stands: each word is shifted into the pending
-    /// tail, so the hot path (every hit's IP, a zero, its user agent) never goes byte by byte.
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress else { return }
-        let n = bytes.count
-        length += n
-        let shift = UInt64(8 * tailBytes)
-        var i = 0
-        while i + 8 <= n {
-            let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            if shift == 0 { compress(w) } else { compress(tail | w &<< shift); tail = w &>> (64 - shift) }
-            i += 8
-        }
-        let rest = n - i
-        guard rest > 0 else { return }
-        var w: UInt64 = 0
-        for j in 0..<rest { w |= UInt64(base.load(fromByteOffset: i + j, as: UInt8.self)) << UInt64(8 * j) }
-        tail |= w &<< shift
-        if tailBytes + rest >= 8 {
-            compress(tail)
-            tail = w &>> (64 - shift)
-            tailBytes += rest - 8
-        } else {
-            tailBytes += rest
-        }
+    @inline(__always) mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        goat_sip_add(&state, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
     }
 
     @inline(__always) mutating func add(word: UInt64) {
-        if tailBytes == 0 { compress(word); length += 8; return }
-        for i in 0..<8 { add(byte: UInt8(truncatingIfNeeded: word >> (8 * UInt64(i)))) }
+        var w = word.littleEndian
+        withUnsafeBytes(of: &w) { add($0) }
     }
 
-    mutating func finish() -> UInt64 {
-        let b = (UInt64(truncatingIfNeeded: length) << 56) | tail
-        compress(b)
-        v2 ^= 0xff
-        round(); round(); round(); round()
-        return v0 ^ v1 ^ v2 ^ v3
-    }
+    @inline(__always) mutating func finish() -> UInt64 { goat_sip_finish(&state) }
 }
