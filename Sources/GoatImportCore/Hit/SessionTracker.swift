@@ -93,7 +93,7 @@ public final class SessionTracker {
     /// Starts bringing the table slot of a visitor that `session(visitor:time:)` will look up
     /// soon into the cache, and returns at once: the cache miss (most new visitors' slots miss)
     /// then overlaps with the work done before the lookup. Only speed depends on it.
-    public func warm(_ visitor: UInt64) {
+    @inline(__always) public func warm(_ visitor: UInt64) {
         if isShared { lock.lock(); defer { lock.unlock() }; visits.prefetch(visitor); return }
         visits.prefetch(visitor)
     }
