@@ -65,7 +65,8 @@ for t in "${targets[@]}"; do
     json)  seed json $(fixtures -name '*json*') ;;
     w3c)   seed w3c $(fixtures -path '*w3c*' -o -path '*cloudfront*') ;;
     gzip)  mkdir -p "$out/corpus/gzip"
-           for f in $(fixtures -name '*.log' | head -8); do gzip -c -n "$f" | tail -c +3 > "$out/corpus/gzip/$(basename "$(dirname "$f")")-$(basename "$f")"; done ;;
+           # With -N too: a header with the file name, which ISA-L once mis-read when it came in pieces.
+           for f in $(fixtures -name '*.log' | head -8); do gzip -c -n "$f" | tail -c +3 > "$out/corpus/gzip/$(basename "$(dirname "$f")")-$(basename "$f")"; gzip -c -N "$f" | tail -c +3 > "$out/corpus/gzip/named-$(basename "$(dirname "$f")")-$(basename "$f")"; done ;;
   esac
   mkdir -p "$out/crashes/$t"
   echo "fuzz: $t for $seconds s" >&2

@@ -154,14 +154,87 @@ struct GzipTests {
         for (tail, truncated) in [([UInt8](), false), ([0], false), ([0, 0, 0], false), (Array("junk".utf8), false),
                                   ([0x1F], true), ([0x1F, 0x8B], true), ([0x1F, 0x8B, 8, 0], true), ([0x1F, 0x41], false)] {
             for step in [1, 4096] {
-                var lines: [String] = []
-                var failure: Error?
-                let reader = LineReader(source: GzipSource(inner: TrickleSource(whole + tail, step: step)))
-                do {
-                    while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
-                } catch { failure = error }
+                let (lines, failure) = trickled(whole + tail, step: step)
                 #expect(lines == ["x"], "tail \(tail), step \(step)")
                 #expect((failure as? GzipError == .truncated(file: "trickle")) == truncated, "tail \(tail), step \(step): \(String(describing: failure))")
+            }
+        }
+    }
+
+    /// Whatever `GzipSource` gives for `bytes` handed over `step` bytes at a time: its lines and
+    /// its failure.
+    func trickled(_ bytes: [UInt8], step: Int) -> (lines: [String], failure: Error?) {
+        let reader = LineReader(source: GzipSource(inner: TrickleSource(bytes, step: step)))
+        var lines: [String] = []
+        do {
+            while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
+        } catch { return (lines, error) }
+        return (lines, nil)
+    }
+
+    @Test("ten bytes that are no gzip header (a wrong magic or method): padding after a member, corrupt as the first, however they arrive")
+    func notAHeader() throws {
+        let whole = try gzip(Array("x\n".utf8))
+        let badMethod: [UInt8] = [0x1F, 0x8B, 7, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]
+        let badMagic: [UInt8] = [0x1F, 0x41, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]
+        for step in [1, 2, 9, 4096] {
+            for tail in [badMethod, badMagic] {
+                let after = trickled(whole + tail, step: step)
+                #expect(after.lines == ["x"] && after.failure == nil, "after a member, step \(step): \(String(describing: after.failure))")
+            }
+            let first = trickled(badMethod, step: step)
+            guard case .corrupt? = first.failure as? GzipError else {
+                Issue.record("a first member with a wrong method, step \(step): \(String(describing: first.failure))")
+                continue
+            }
+        }
+    }
+
+    /// Every byte `GzipSource` gives for `bytes` arriving `step` at a time into reads of
+    /// `capacity`, and its failure.
+    func inflated(_ bytes: [UInt8], step: Int, capacity: Int) -> (out: [UInt8], failure: Error?) {
+        let source = GzipSource(inner: TrickleSource(bytes, step: step))
+        var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: capacity)
+        while true {
+            do {
+                let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0.baseAddress!, capacity: capacity) }
+                if n == 0 { return (out, nil) }
+                out += buffer[..<n]
+            } catch { return (out, error) }
+        }
+    }
+
+    /// ISA-L decodes ahead into a buffer of its own when the caller's is small. At the end of
+    /// the input those bytes were dropped (and the member called truncated); after damage, the
+    /// bytes decoded before it were. Reads of one byte, 977 bytes and a megabyte must all give
+    /// every byte, and with damage every byte before it. (How far inflate gets before it sees
+    /// damage or the end depends on how the input arrives, with zlib too: damaged, 60,497 bytes
+    /// byte by byte and 60,516 whole, the first wrong one at the same place; cut short, 60,497
+    /// and 60,496, all right. One deflate match is 258 bytes at most.)
+    @Test("reads of any size get every byte, whole or damaged, and the same bytes before the damage")
+    func smallReads() throws {
+        let member = try gzip(Array(text.utf8))
+        let bytes = try gzip(Array("a1\na2\n".utf8)) + member + member
+        let want = Array("a1\na2\n".utf8) + Array(text.utf8) + Array(text.utf8)
+        var damaged = bytes
+        damaged[bytes.count - member.count / 2] ^= 0x55
+        let reference = inflated(damaged, step: 1 << 20, capacity: 1 << 20)
+        let correct = { (out: [UInt8]) in zip(out, want).prefix { $0 == $1 }.count }
+        #expect(reference.failure is GzipError && correct(reference.out) > want.count / 2, "\(String(describing: reference.failure))")
+        let cutShort = Array(bytes.prefix(bytes.count - member.count / 2))
+        let shortReference = inflated(cutShort, step: 1 << 20, capacity: 1 << 20)
+        #expect(shortReference.failure as? GzipError == .truncated(file: "trickle") && correct(shortReference.out) == shortReference.out.count)
+        for step in [1, 7, 1 << 20] {
+            for capacity in [1, 977, 1 << 20] where step > 1 || capacity > 1 {
+                let whole = inflated(bytes, step: step, capacity: capacity)
+                #expect(whole.failure == nil && whole.out == want, "step \(step), reads of \(capacity): \(whole.out.count) of \(want.count) bytes, \(String(describing: whole.failure))")
+                let cut = inflated(damaged, step: step, capacity: capacity)
+                #expect(correct(cut.out) == correct(reference.out) && cut.failure as? GzipError == reference.failure as? GzipError,
+                        "damaged, step \(step), reads of \(capacity): \(correct(cut.out)) right bytes against \(correct(reference.out))")
+                let short = inflated(cutShort, step: step, capacity: capacity)
+                #expect(correct(short.out) == short.out.count && abs(short.out.count - shortReference.out.count) <= 258
+                        && short.failure as? GzipError == .truncated(file: "trickle"),
+                        "truncated, step \(step), reads of \(capacity): \(short.out.count) bytes against \(shortReference.out.count), \(String(describing: short.failure))")
             }
         }
     }

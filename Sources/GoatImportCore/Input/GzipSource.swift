@@ -26,6 +26,8 @@ public final class GzipSource: ByteSource {
     private var innerEOF = false
     private var finished = false
     private var inMember = false
+    /// Members read to their trailer: ten bytes that start no member are padding only after one.
+    private var membersRead = 0
     private var pendingError: Error?
 
     public var name: String { inner.name }
@@ -48,7 +50,14 @@ public final class GzipSource: ByteSource {
     }
 
     public func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
-        if let error = pendingError { pendingError = nil; finished = true; throw error }
+        if let error = pendingError {
+            // What inflate decoded before the damage and held back comes out before the error.
+            let n = drainHeldOutput(into: buffer, capacity: capacity)
+            if n > 0 { return n }
+            pendingError = nil
+            finished = true
+            throw error
+        }
         if finished { return 0 }
         state.pointee.next_out = buffer.assumingMemoryBound(to: UInt8.self)
         state.pointee.avail_out = UInt32(clamping: capacity)
@@ -60,7 +69,9 @@ public final class GzipSource: ByteSource {
                     state.pointee.avail_in = UInt32(n)
                 }
             }
-            if state.pointee.avail_in == 0 && innerEOF {
+            // At the end of the input, inflate may still hold decoded bytes that did not fit the
+            // last read (a member's end is only reached once they are out): it runs until they are.
+            if state.pointee.avail_in == 0 && innerEOF && heldOutput == 0 {
                 if inMember { deferError(GzipError.truncated(file: name)) }
                 finished = true
                 break
@@ -70,8 +81,9 @@ public final class GzipSource: ByteSource {
             // which skips the header once `wrapper_flag` says it has been read.
             let rc = state.pointee.wrapper_flag == 0 ? isal_read_gzip_header(state, header) : isal_inflate(state)
             if rc < 0 {
-                if !inMember && (rc == ISAL_INVALID_WRAPPER || rc == ISAL_UNSUPPORTED_METHOD) {
-                    // Bytes after a complete member that are not a gzip header: padding.
+                if membersRead > 0 && state.pointee.wrapper_flag == 0 && (rc == ISAL_INVALID_WRAPPER || rc == ISAL_UNSUPPORTED_METHOD) {
+                    // Ten bytes after a complete member that start no member: padding. (Decided
+                    // by the bytes alone: however they arrived, and never for the first member.)
                 } else {
                     deferError(GzipError.corrupt(file: name, message: Self.message(rc)))
                 }
@@ -82,6 +94,7 @@ public final class GzipSource: ByteSource {
                 // The member and its trailer are done; another member may follow. (A reset starts
                 // the member's state over and keeps the buffers and the gzip flag.)
                 inMember = false
+                membersRead += 1
                 isal_inflate_reset(state)
                 startMember()
                 continue
@@ -99,8 +112,20 @@ public final class GzipSource: ByteSource {
             inMember = state.pointee.wrapper_flag != 0 || state.pointee.block_state != ISAL_BLOCK_NEW_HDR || headerStartsLikeGzip
         }
         let produced = capacity - Int(state.pointee.avail_out)
-        if produced == 0, let error = pendingError { pendingError = nil; throw error }
+        if produced == 0 && pendingError != nil { return try read(into: buffer, capacity: capacity) }
         return produced
+    }
+
+    /// Decoded bytes inflate holds in its own buffer, not yet handed out. It copies them out at
+    /// the start of its next call; after an error there is no next call, so they are drained here.
+    private var heldOutput: Int { Int(state.pointee.tmp_out_valid) - Int(state.pointee.tmp_out_processed) }
+
+    private func drainHeldOutput(into buffer: UnsafeMutableRawPointer, capacity: Int) -> Int {
+        let n = min(heldOutput, capacity)
+        guard n > 0 else { return 0 }
+        buffer.copyMemory(from: goat_isal_held_output(state), byteCount: n)
+        state.pointee.tmp_out_processed += Int32(n)
+        return n
     }
 
     /// Whether the header bytes held back so far (fewer than its first ten) could begin a member.
