@@ -33,7 +33,7 @@ func kind(_ error: String?) -> String {
 
 /// Everything `GzipSource` gives for `bytes` handed over `step` bytes at a time, and its error.
 func inflate(_ bytes: [UInt8], step: Int) -> (out: [UInt8], error: String?) {
-    let source = GzipSource(inner: PieceSource(bytes, step: step))
+    let source = GzipSource(inner: MemorySource(bytes, step: step, name: "fuzz"))
     var out: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 977)    // odd, so output edges fall anywhere too
     while true {
@@ -44,20 +44,5 @@ func inflate(_ bytes: [UInt8], step: Int) -> (out: [UInt8], error: String?) {
         } catch {
             return (out, "\(error)")
         }
-    }
-}
-
-/// Bytes in memory, at most `step` of them per read.
-final class PieceSource: ByteSource {
-    let bytes: [UInt8]
-    let step: Int
-    var offset = 0
-    let name = "fuzz"
-    init(_ bytes: [UInt8], step: Int) { self.bytes = bytes; self.step = step }
-    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
-        let n = min(step, capacity, bytes.count - offset)
-        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
-        offset += n
-        return n
     }
 }

@@ -21,7 +21,7 @@ struct ExportCSVTests {
     }
 
     func records(_ text: String, readSize: Int = 7, max: Int = 1000) throws -> [(text: String, first: Int, number: Int, end: Int64)] {
-        let reader = CSVRecordReader(lines: LineReader(source: DataSource(Data(text.utf8), name: "t"), readSize: readSize,
+        let reader = CSVRecordReader(lines: LineReader(source: MemorySource(Data(text.utf8), name: "t"), readSize: readSize,
                                                        maxLineLength: 64), maxRecordLength: max)
         var out: [(String, Int, Int, Int64)] = []
         while let r = try reader.next() {

@@ -2,20 +2,8 @@ import Foundation
 import Testing
 @testable import GoatImportCore
 
-/// A source that hands out at most `step` bytes per read, to exercise every buffer boundary.
-final class TrickleSource: ByteSource {
-    let data: [UInt8]
-    let step: Int
-    var offset = 0
-    let name = "trickle"
-    init(_ data: [UInt8], step: Int) { self.data = data; self.step = step }
-    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
-        let n = min(step, capacity, data.count - offset)
-        data.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
-        offset += n
-        return n
-    }
-}
+/// Bytes handed out at most `step` per read, to exercise every buffer boundary.
+func TrickleSource(_ data: [UInt8], step: Int) -> MemorySource { MemorySource(data, step: step, name: "trickle") }
 
 func readLines(_ source: ByteSource, maxLineLength: Int = 64 * 1024, readSize: Int = 1 << 20) throws -> (lines: [String], reader: LineReader) {
     let reader = LineReader(source: source, readSize: readSize, maxLineLength: maxLineLength)
@@ -164,12 +152,7 @@ struct GzipTests {
     /// Whatever `GzipSource` gives for `bytes` handed over `step` bytes at a time: its lines and
     /// its failure.
     func trickled(_ bytes: [UInt8], step: Int) -> (lines: [String], failure: Error?) {
-        let reader = LineReader(source: GzipSource(inner: TrickleSource(bytes, step: step)))
-        var lines: [String] = []
-        do {
-            while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }
-        } catch { return (lines, error) }
-        return (lines, nil)
+        linesUntilFailure(GzipSource(inner: TrickleSource(bytes, step: step)))
     }
 
     @Test("ten bytes that are no gzip header (a wrong magic or method): padding after a member, corrupt as the first, however they arrive")
@@ -241,7 +224,12 @@ struct GzipTests {
 
     /// Every line read from `path` until the input fails, and the failure.
     func readUntilFailure(_ path: String) throws -> (lines: [String], failure: Error?) {
-        let reader = LineReader(source: try InputOpener.open(path: path))
+        linesUntilFailure(try InputOpener.open(path: path))
+    }
+
+    /// Every line of `source` until it fails, and the failure.
+    func linesUntilFailure(_ source: ByteSource) -> (lines: [String], failure: Error?) {
+        let reader = LineReader(source: source)
         var lines: [String] = []
         do {
             while let line = try reader.next() { lines.append(String(decoding: UnsafeBufferPointer(start: line.base, count: line.count), as: UTF8.self)) }

@@ -44,7 +44,7 @@ public enum ExportCSV {
         guard data.count >= 2, data[data.startIndex] == 0x1F, data[data.startIndex + 1] == 0x8B else {
             throw ExportCSVError.notGzip
         }
-        let source = GzipSource(inner: DataSource(data, name: "export"))
+        let source = GzipSource(inner: MemorySource(data, name: "export"))
         var out = Data()
         let chunk = UnsafeMutableRawPointer.allocate(byteCount: 64 * 1024, alignment: 1)
         defer { chunk.deallocate() }
@@ -64,7 +64,7 @@ public enum ExportCSV {
     /// name carries the format version glued to it (`2Path`). Real servers write booleans as
     /// `1`/`0`; `true` is read too.
     public static func parse(csv data: Data) throws -> [ExportRow] {
-        let records = CSVRecordReader(lines: LineReader(source: DataSource(data, name: "export"), readSize: 1 << 16,
+        let records = CSVRecordReader(lines: LineReader(source: MemorySource(data, name: "export"), readSize: 1 << 16,
                                                         maxLineLength: 1 << 20), maxRecordLength: 1 << 20)
         let fields = CSVFields()
         var rows: [ExportRow] = []
@@ -95,24 +95,3 @@ public enum ExportCSV {
     }
 }
 
-/// A `ByteSource` over bytes in memory.
-final class DataSource: ByteSource {
-    private let data: Data
-    private var offset = 0
-    let name: String
-
-    init(_ data: Data, name: String) {
-        self.data = data
-        self.name = name
-    }
-
-    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
-        let n = min(capacity, data.count - offset)
-        guard n > 0 else { return 0 }
-        data.withUnsafeBytes { raw in
-            buffer.copyMemory(from: raw.baseAddress! + offset, byteCount: n)
-        }
-        offset += n
-        return n
-    }
-}

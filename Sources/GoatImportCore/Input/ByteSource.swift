@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
 /// Something that yields a stream of bytes in chunks: a file, stdin, a decompressor.
 ///
@@ -11,6 +12,33 @@ public protocol ByteSource: AnyObject {
     func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int
     /// A name for messages: the path, or `-` for stdin.
     var name: String { get }
+}
+
+/// Bytes in memory (a downloaded export, a sample's lines), handed out at most `step` at a time:
+/// tests and fuzz targets feed readers through it in pieces of every size.
+public final class MemorySource: ByteSource {
+    public let bytes: Data
+    public let step: Int
+    public let name: String
+    private var offset = 0
+
+    public init(_ bytes: Data, step: Int = .max, name: String) {
+        self.bytes = bytes
+        self.step = max(step, 1)
+        self.name = name
+    }
+
+    public convenience init(_ bytes: [UInt8], step: Int = .max, name: String) {
+        self.init(Data(bytes), step: step, name: name)
+    }
+
+    public func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
+        let n = min(step, capacity, bytes.count - offset)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+        offset += n
+        return n
+    }
 }
 
 /// An open file descriptor read with read(2).

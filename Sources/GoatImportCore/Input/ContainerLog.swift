@@ -29,7 +29,7 @@ public enum ContainerLog: String, Sendable, CaseIterable {
         guard self != .none else { return lines }
         var bytes: [UInt8] = []
         for line in lines { bytes += line; bytes.append(0x0A) }
-        let decoder = ContainerLineDecoder(kind: self, reader: LineReader(source: BytesSource(bytes), readSize: 1 << 16))
+        let decoder = ContainerLineDecoder(kind: self, reader: LineReader(source: MemorySource(bytes, name: "sample"), readSize: 1 << 16))
         var out: [[UInt8]] = []
         while let record = try? decoder.next() {
             if record.stream == .stdout && record.problem == nil {
@@ -106,19 +106,6 @@ struct CRILine {
     }
 }
 
-/// Bytes in memory as a source (a sample's lines).
-final class BytesSource: ByteSource {
-    private let bytes: [UInt8]
-    private var offset = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    var name: String { "sample" }
-    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
-        let n = min(capacity, bytes.count - offset)
-        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
-        offset += n
-        return n
-    }
-}
 
 #if canImport(Glibc)
 import Glibc
