@@ -39,7 +39,7 @@ public enum ExportCSVError: Error, CustomStringConvertible, Equatable {
 
 /// Reads the gzipped CSV of `GET /api/v0/export/{id}/download`.
 public enum ExportCSV {
-    /// Gunzips with the importer's own zlib reader (multi-member files included).
+    /// Gunzips with the importer's own gzip reader (multi-member files included).
     public static func gunzip(_ data: Data) throws -> Data {
         guard data.count >= 2, data[data.startIndex] == 0x1F, data[data.startIndex + 1] == 0x8B else {
             throw ExportCSVError.notGzip
