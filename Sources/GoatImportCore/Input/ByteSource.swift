@@ -17,8 +17,8 @@ public protocol ByteSource: AnyObject {
 /// Bytes in memory (a downloaded export, a sample's lines), handed out at most `step` at a time:
 /// tests and fuzz targets feed readers through it in pieces of every size.
 public final class MemorySource: ByteSource {
-    public let bytes: Data
-    public let step: Int
+    private let bytes: Data
+    private let step: Int
     public let name: String
     private var offset = 0
 

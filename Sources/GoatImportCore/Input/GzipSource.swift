@@ -26,8 +26,9 @@ public final class GzipSource: ByteSource {
     private var innerEOF = false
     private var finished = false
     private var inMember = false
-    /// Members read to their trailer: ten bytes that start no member are padding only after one.
-    private var membersRead = 0
+    /// Whether a member has been read to its trailer: ten bytes that start no member are padding
+    /// only after one.
+    private var readAMember = false
     private var pendingError: Error?
 
     public var name: String { inner.name }
@@ -81,7 +82,7 @@ public final class GzipSource: ByteSource {
             // which skips the header once `wrapper_flag` says it has been read.
             let rc = state.pointee.wrapper_flag == 0 ? isal_read_gzip_header(state, header) : isal_inflate(state)
             if rc < 0 {
-                if membersRead > 0 && state.pointee.wrapper_flag == 0 && (rc == ISAL_INVALID_WRAPPER || rc == ISAL_UNSUPPORTED_METHOD) {
+                if readAMember && state.pointee.wrapper_flag == 0 && (rc == ISAL_INVALID_WRAPPER || rc == ISAL_UNSUPPORTED_METHOD) {
                     // Ten bytes after a complete member that start no member: padding. (Decided
                     // by the bytes alone: however they arrived, and never for the first member.)
                 } else {
@@ -94,7 +95,7 @@ public final class GzipSource: ByteSource {
                 // The member and its trailer are done; another member may follow. (A reset starts
                 // the member's state over and keeps the buffers and the gzip flag.)
                 inMember = false
-                membersRead += 1
+                readAMember = true
                 isal_inflate_reset(state)
                 startMember()
                 continue
