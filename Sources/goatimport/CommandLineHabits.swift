@@ -18,6 +18,9 @@ enum CommandLineHabits {
             let names = GoatImport.configuration.subcommands.map(UsageError.name)
             return "help \(arguments.dropFirst().joined(separator: " ")): no such command; the commands are \(names.joined(separator: ", "))"
         }
+        // Rendering the help to learn the options costs a quarter of a short run's start, so it
+        // is done only when some argument could be a one-dash spelling.
+        guard arguments.prefix(while: { $0 != "--" }).contains(where: { isOneDashWord($0) && !isShortFlags($0) }) else { return nil }
         let options = longOptions(of: command)
         var previous = ""
         for argument in arguments {
@@ -25,8 +28,7 @@ enum CommandLineHabits {
             defer { previous = argument }
             // The value of an option (`--tz -05:00`) is not an option.
             if options[previous] == true { continue }
-            guard argument.hasPrefix("-"), !argument.hasPrefix("--"), argument.count > 1,
-                  argument.dropFirst().first!.isLetter else { continue }
+            guard isOneDashWord(argument) else { continue }
             let name = String(argument.dropFirst().prefix { $0 != "=" })
             if options["--" + name] != nil {
                 return "unknown option '\(argument)': did you mean '--\(name)'? (goatimport's long options take two dashes)"
@@ -34,11 +36,21 @@ enum CommandLineHabits {
             if let instead = goatcounterOnly[name] {
                 return "unknown option '\(argument)': goatimport has no --\(name): \(instead)"
             }
-            if !name.allSatisfy({ "vh".contains($0) }) {
+            if !isShortFlags(argument) {
                 return "unknown option '\(argument)'"
             }
         }
         return nil
+    }
+
+    /// `-site`, `-v`: one dash, then a letter.
+    private static func isOneDashWord(_ argument: String) -> Bool {
+        argument.hasPrefix("-") && !argument.hasPrefix("--") && argument.count > 1 && argument.dropFirst().first!.isLetter
+    }
+
+    /// `-v`, `-vh`: the one-letter flags goatimport has.
+    private static func isShortFlags(_ argument: String) -> Bool {
+        argument.dropFirst().prefix { $0 != "=" }.allSatisfy { "vh".contains($0) }
     }
 
     /// The command's long options, each mapped to whether it takes a value, as its help lists them
