@@ -153,6 +153,82 @@ struct VisitTableTests {
         #expect(table.capacity <= 16_384, "size follows open visits, not all visitors ever seen")
     }
 
+    /// The table against a dictionary, through SessionTracker's rule: new visitors and returning
+    /// ones, hits up to two gaps out of order (before the window: overflow), and jumps that move
+    /// the window. Slots of idle visits are reused and shards rebuilt all along.
+    @Test("against a dictionary: an open visit is found with its times, an idle one's slot never lends its times to another")
+    func model() {
+        for seed in 1...4 {
+            var rng = SplitMix(seed: UInt64(seed))
+            let gap = 1000
+            let table = VisitTable(gap: gap)
+            var model: [UInt64: (start: Int, last: Int)] = [:]
+            var newest = 1_761_955_200, fresh = 0, overflowed = false
+            for _ in 0..<100_000 {
+                newest += rng.next() % 2000 == 0 ? 150_000 : rng.next() % 3
+                let t = rng.next() % 50 == 0 ? newest - rng.next() % (2 * gap) : newest
+                // 5 %: one of 20 hot visitors; 55 %: one of the last 2,000 new ones; else a new one.
+                let roll = rng.next() % 100
+                let k: Int
+                if roll < 5 {
+                    k = 1 + rng.next() % 20
+                } else if roll < 60, fresh > 0 {
+                    k = 21 + max(fresh - 2000, 0) + rng.next() % min(fresh, 2000)
+                } else {
+                    k = 21 + fresh
+                    fresh += 1
+                }
+                let key = Self.key(k), cutoff = newest - gap
+                let slot = table.find(key, at: t, dropIdleBefore: cutoff)
+                let m = model[VisitTable.known(key)]
+                if let m, m.last >= cutoff {
+                    #expect(slot.found && slot.start == m.start && slot.last == m.last, "seed \(seed): visitor \(k) lost")
+                }
+                if slot.found {
+                    #expect(m != nil && slot.start == m!.start && slot.last == m!.last, "seed \(seed): visitor \(k) got times not its own")
+                }
+                var v = (start: t, last: t)
+                if slot.found, t - slot.last <= gap, t >= slot.start - gap { v = (slot.start, max(slot.last, t)) }
+                table.store(slot, key: key, start: v.start, last: v.last)
+                model[VisitTable.known(key)] = v
+                overflowed = overflowed || table.overflowCount > 0
+            }
+            var seen: [UInt64: (Int, Int)] = [:]
+            table.forEach { key, start, last in
+                #expect(seen[key] == nil, "one entry per visitor")
+                seen[key] = (start, last)
+            }
+            #expect(table.count == seen.count)
+            #expect(seen.allSatisfy { model[$0.key]! == $0.value })
+            #expect(model.filter { $0.value.last >= newest - gap }.allSatisfy { seen[$0.key] != nil })
+            #expect(overflowed, "some times did not fit an entry")
+            table.prune(dropIdleBefore: Int.max)
+            #expect(table.count == 0 && table.overflowCount == 0, "every visit and overflow record goes with its slot")
+        }
+    }
+
+    @Test("a visit last seen exactly a gap ago keeps its slot; a second later a new visitor reuses it")
+    func idleSlotReuse() {
+        let gap = 1000, t0 = 1_761_955_200
+        let table = VisitTable(gap: gap)
+        // One shard, adjacent tags: the three visitors share a probe path.
+        let a: UInt64 = 0x0100_0000_0000_1000, b = a + 1, c = a + 2
+        table.store(table.find(a, at: t0, dropIdleBefore: t0 - gap), key: a, start: t0, last: t0)
+        let t = t0 + gap
+        let slotB = table.find(b, at: t, dropIdleBefore: t - gap)
+        #expect(!slotB.found)
+        table.store(slotB, key: b, start: t, last: t)
+        let slotA = table.find(a, at: t, dropIdleBefore: t - gap)
+        #expect(slotA.found && slotA.start == t0 && slotA.last == t0, "still open: its next hit continues it")
+        let slotC = table.find(c, at: t + 1, dropIdleBefore: t + 1 - gap)
+        #expect(!slotC.found)
+        table.store(slotC, key: c, start: t + 1, last: t + 1)
+        #expect(table.count == 2, "c took a's slot")
+        #expect(!table.find(a, at: t + 1, dropIdleBefore: t + 1 - gap).found)
+        let again = table.find(c, at: t + 1, dropIdleBefore: t + 1 - gap)
+        #expect(again.found && again.start == t + 1)
+    }
+
     @Test("a million open visits take at most 12 MB of slots, and every one is found again")
     func millionOpen() {
         let table = VisitTable(gap: 8 * 3600)

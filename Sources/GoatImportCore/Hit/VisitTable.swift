@@ -10,7 +10,9 @@ import CIntrinsics
 /// 256 shards by the hash's top byte, each an open-addressing table with linear probing that
 /// grows by a quarter when four-fifths full (after dropping visits idle past the gap): a shard
 /// grows alone, so growing needs room for one shard twice, not the whole table. Its size follows
-/// the number of visitors in one gap of log time, not the length of the log.
+/// the number of visitors in one gap of log time, not the length of the log. A new visit takes
+/// the slot of an idle one on its probe path when there is one, so a shard whose visitors come
+/// and go fills, and is rebuilt, far less often.
 ///
 /// An entry is one word: the hash's low 32 bits (its tag, which also places it in its shard),
 /// the visit's last time as seconds into a window of 2^17 s (36 hours) of log time, and its
@@ -84,11 +86,19 @@ final class VisitTable {
             Int(truncatingIfNeeded: (UInt64(tag) &* UInt64(capacity)) >> 32)
         }
 
-        @inline(__always) func find(_ tag: UInt32) -> UnsafeMutablePointer<Entry> {
+        /// The slot holding `tag`, or the slot a new visit of it goes to: the first on its probe
+        /// path whose compact visit was last seen before offset `cut` (idle past the gap: a
+        /// prune would drop it), else the empty slot that ends the path. Reusing idle slots on
+        /// the way keeps every other tag's path whole, and spares most rebuilds of a shard
+        /// whose visitors come and go.
+        @inline(__always) func find(_ tag: UInt32, reusingBelow cut: Int) -> (entry: UnsafeMutablePointer<Entry>, found: Bool) {
             var i = home(tag)
+            var idle: UnsafeMutablePointer<Entry>?
             while true {
                 let e = entries + i
-                if e.pointee.tag == tag || e.pointee.isEmpty { return e }
+                if e.pointee.isEmpty { return (idle ?? e, false) }
+                if e.pointee.tag == tag { return (e, true) }
+                if idle == nil, e.pointee.lastOffset < cut, !e.pointee.isOverflow { idle = e }
                 i += 1
                 if i == capacity { i = 0 }
             }
@@ -173,8 +183,8 @@ final class VisitTable {
             if cutoff > shard.pointee.oldest { rebuild(s, keepingLastFrom: cutoff, capacity: old, window: w) }
             if (shard.pointee.count + 1) * 2 > old { rebuild(s, keepingLastFrom: cutoff, capacity: old + old / 4, window: w) }
         }
-        let e = shard.pointee.find(VisitTable.tag(key))
-        if let t = times(e.pointee, shard: s, window: w) { return Slot(entry: e, found: true, start: t.start, last: t.last) }
+        let (e, found) = shard.pointee.find(VisitTable.tag(key), reusingBelow: VisitTable.offsetCut(cutoff, window: w))
+        if found, let t = times(e.pointee, shard: s, window: w) { return Slot(entry: e, found: true, start: t.start, last: t.last) }
         return Slot(entry: e, found: false, start: 0, last: 0)
     }
 
