@@ -12,7 +12,7 @@ import CIntrinsics
 /// grows alone, so growing needs room for one shard twice, not the whole table. Its size follows
 /// the number of visitors in one gap of log time, not the length of the log. A new visit takes
 /// the slot of an idle one on its probe path when there is one, so a shard whose visitors come
-/// and go fills, and is rebuilt, far less often.
+/// and go fills, and is rebuilt, less often.
 ///
 /// An entry is one word: the hash's low 32 bits (its tag, which also places it in its shard),
 /// the visit's last time as seconds into a window of 2^17 s (36 hours) of log time, and its
@@ -89,7 +89,7 @@ final class VisitTable {
         /// The slot holding `tag`, or the slot a new visit of it goes to: the first on its probe
         /// path whose compact visit was last seen before offset `cut` (idle past the gap: a
         /// prune would drop it), else the empty slot that ends the path. Reusing idle slots on
-        /// the way keeps every other tag's path whole, and spares most rebuilds of a shard
+        /// the way keeps every other tag's path whole, and spares some rebuilds of a shard
         /// whose visitors come and go.
         @inline(__always) func find(_ tag: UInt32, reusingBelow cut: Int) -> (entry: UnsafeMutablePointer<Entry>, found: Bool) {
             var i = home(tag)
