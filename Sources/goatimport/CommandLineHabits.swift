@@ -18,39 +18,30 @@ enum CommandLineHabits {
             let names = GoatImport.configuration.subcommands.map(UsageError.name)
             return "help \(arguments.dropFirst().joined(separator: " ")): no such command; the commands are \(names.joined(separator: ", "))"
         }
-        // Rendering the help to learn the options took 2 ms of a short run's 24 ms, so it
-        // is done only when some argument could be a one-dash spelling.
-        guard arguments.prefix(while: { $0 != "--" }).contains(where: { isOneDashWord($0) && !isShortFlags($0) }) else { return nil }
-        let options = longOptions(of: command)
+        // The options are read from the rendered help, 2 ms of a short run's 24 ms: only once an
+        // argument could be a one-dash spelling.
+        var options: [String: Bool]?
         var previous = ""
         for argument in arguments {
             if argument == "--" { break }
             defer { previous = argument }
-            // The value of an option (`--tz -05:00`) is not an option.
-            if options[previous] == true { continue }
-            guard isOneDashWord(argument) else { continue }
+            guard argument.hasPrefix("-"), !argument.hasPrefix("--"), argument.count > 1,
+                  argument.dropFirst().first!.isLetter else { continue }
             let name = String(argument.dropFirst().prefix { $0 != "=" })
-            if options["--" + name] != nil {
+            if name.allSatisfy({ "vh".contains($0) }) { continue }   // goatimport's own -v, -h
+            let known = options ?? longOptions(of: command)
+            options = known
+            // The value of an option (`--tz -05:00`) is not an option.
+            if known[previous] == true { continue }
+            if known["--" + name] != nil {
                 return "unknown option '\(argument)': did you mean '--\(name)'? (goatimport's long options take two dashes)"
             }
             if let instead = goatcounterOnly[name] {
                 return "unknown option '\(argument)': goatimport has no --\(name): \(instead)"
             }
-            if !isShortFlags(argument) {
-                return "unknown option '\(argument)'"
-            }
+            return "unknown option '\(argument)'"
         }
         return nil
-    }
-
-    /// `-site`, `-v`: one dash, then a letter.
-    private static func isOneDashWord(_ argument: String) -> Bool {
-        argument.hasPrefix("-") && !argument.hasPrefix("--") && argument.count > 1 && argument.dropFirst().first!.isLetter
-    }
-
-    /// `-v`, `-vh`: the one-letter flags goatimport has.
-    private static func isShortFlags(_ argument: String) -> Bool {
-        argument.dropFirst().prefix { $0 != "=" }.allSatisfy { "vh".contains($0) }
     }
 
     /// The command's long options, each mapped to whether it takes a value, as its help lists them

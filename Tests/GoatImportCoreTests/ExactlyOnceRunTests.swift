@@ -191,18 +191,27 @@ struct ExactlyOnceRunTests {
         #expect(try paths(server).count == 3000)
     }
 
+    /// What `producer` (a shell command over the files as "$1"…) writes, read twice: by a dry run
+    /// through process substitution, and by an upload with state through a named FIFO.
+    func pipedRuns(_ producer: String, _ files: [String], _ server: TestServer)
+        throws -> (dry: (status: Int32, stdout: String, stderr: String), upload: (status: Int32, stdout: String, stderr: String)) {
+        let dry = try run("/bin/bash", ["-c", "exec timeout 60 \"$0\" --dry-run --no-state <(\(producer))", helper.bin] + files)
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let (f, u, st) = (files.count + 1, files.count + 2, files.count + 3)
+        let script = "\(producer) > \"${\(f)}\" & exec timeout 60 \"$0\" --site \"${\(u)}\" --state \"${\(st)}\" \"${\(f)}\""
+        let upload = try run("/bin/bash", ["-c", script, helper.bin] + files + [fifo, server.url, state], environment: helper.env)
+        return (dry, upload)
+    }
+
     @Test("#6 streams are read once, to the end: process substitution, a named FIFO (upload with state), never hanging")
     func streams() throws {
         let server = try CheckpointRunTests.noLimits()
         try helper.append(CheckpointRunTests.lines(0..<1000), to: log)
         // Auto format detection reads the stream first: nothing of it may be lost.
-        let dry = try run("/bin/bash", ["-c", "exec \"$0\" --dry-run --no-state <(cat \"$1\")", helper.bin, log])
+        let (dry, r) = try pipedRuns("cat \"$1\"", [log], server)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.split(separator: "\n").count == 1000, "every hit of the process substitution")
-        let fifo = dir.appendingPathComponent("fifo").path
-        #expect(mkfifo(fifo, 0o600) == 0)
-        let script = "cat \"$1\" > \"$2\" & exec timeout 60 \"$0\" --site \"$3\" --state \"$4\" \"$2\""
-        let r = try run("/bin/bash", ["-c", script, helper.bin, log, fifo, server.url, state], environment: helper.env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("without a checkpoint"), "the summary says it is unchecked: \(r.stderr)")
         #expect(try paths(server) == (0..<1000).map { "/n\($0)" })
@@ -218,14 +227,9 @@ struct ExactlyOnceRunTests {
         let parts = [dir.appendingPathComponent("part1").path, dir.appendingPathComponent("part2").path]
         try helper.append(CheckpointRunTests.lines(0..<400), to: parts[0])
         try helper.append(CheckpointRunTests.lines(400..<1000), to: parts[1])
-        let write = "gzip -c \"$1\" \"$2\" | dd bs=3 status=none"
-        let dry = try run("/bin/bash", ["-c", "exec timeout 60 \"$0\" --dry-run --no-state <(\(write))", helper.bin] + parts)
+        let (dry, r) = try pipedRuns("gzip -c \"$1\" \"$2\" | dd bs=3 status=none", parts, server)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.split(separator: "\n").count == 1000, "every hit of the process substitution")
-        let fifo = dir.appendingPathComponent("gzfifo").path
-        #expect(mkfifo(fifo, 0o600) == 0)
-        let script = "\(write) > \"$3\" & exec timeout 60 \"$0\" --site \"$4\" --state \"$5\" \"$3\""
-        let r = try run("/bin/bash", ["-c", script, helper.bin] + parts + [fifo, server.url, state], environment: helper.env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try paths(server) == (0..<1000).map { "/n\($0)" })
     }
